@@ -1,0 +1,36 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "upres",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "upres", targets: ["upres"]),
+        .library(name: "UpresMedia", targets: ["UpresMedia"]),
+        .library(name: "UpresKit", targets: ["UpresKit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // System libraries (Debian 12: FFmpeg 5.1, ncursesw 6.4, oneDNN 2.6); `make deps` installs them.
+        .systemLibrary(name: "CFFmpeg", path: "Sources/CFFmpeg", pkgConfig: "libavformat",
+                       providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev",
+                                         "libswscale-dev", "libswresample-dev", "libavfilter-dev"])]),
+        .systemLibrary(name: "CNcurses", path: "Sources/CNcurses", providers: [.apt(["libncurses-dev"])]),
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
+        // static inline shims for C macros and variadics that do not import into Swift.
+        .target(name: "CUpresShims", dependencies: ["CFFmpeg", "CNcurses", "CDNNL"]),
+        // Media I/O: demux, decode, scale, encode, mux (FFmpeg).
+        .target(name: "UpresMedia", dependencies: ["CUpresShims", "CFFmpeg"]),
+        // Upscaler stages and the job that runs a file end to end.
+        .target(name: "UpresKit", dependencies: ["UpresMedia", "CUpresShims", "CFFmpeg"]),
+        .executableTarget(name: "upres", dependencies: [
+            "UpresKit", "UpresMedia",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "UpresMediaTests", dependencies: ["UpresMedia", "UpresKit"]),
+        .testTarget(name: "UpresCLITests", dependencies: ["UpresMedia"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

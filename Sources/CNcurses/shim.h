@@ -1,0 +1,5 @@
+#ifndef NCURSES_WIDECHAR
+#define NCURSES_WIDECHAR 1
+#endif
+#include <locale.h>
+#include <ncursesw/curses.h>

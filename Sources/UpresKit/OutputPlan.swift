@@ -1,0 +1,81 @@
+import Foundation
+import CFFmpeg
+import UpresMedia
+
+/// How big the output should be.
+public enum TargetSize: Equatable, Sendable {
+    /// An integer factor on both axes (2, 3, 4).
+    case scale(Int)
+    /// A target width and/or height; a missing side (or both given) keeps the aspect ratio,
+    /// fitting inside the box.
+    case box(width: Int?, height: Int?)
+
+    /// The output size for a source of `width` x `height` whose displayed pixels
+    /// have aspect ratio `sar`; dimensions are rounded to multiples of `multiple`.
+    public func outputSize(width: Int32, height: Int32) -> (width: Int32, height: Int32) {
+        switch self {
+        case .scale(let s):
+            return (width * Int32(s), height * Int32(s))
+        case .box(let w?, nil):
+            return (Int32(w), Int32((Double(height) * Double(w) / Double(width)).rounded()))
+        case .box(nil, let h?):
+            return (Int32((Double(width) * Double(h) / Double(height)).rounded()), Int32(h))
+        case .box(let w?, let h?):
+            let factor = min(Double(w) / Double(width), Double(h) / Double(height))
+            return (min(Int32(w), Int32((Double(width) * factor).rounded())),
+                    min(Int32(h), Int32((Double(height) * factor).rounded())))
+        case .box(nil, nil):
+            return (width, height)
+        }
+    }
+
+    /// The part of the default output name that describes the size (`x2`, `1920x1080`).
+    public var label: String {
+        switch self {
+        case .scale(let s): return "x\(s)"
+        case .box(let w, let h): return "\(w.map(String.init) ?? "")x\(h.map(String.init) ?? "")"
+        }
+    }
+}
+
+/// File-name rules: default output names, containers, temporary files.
+public enum OutputNaming {
+    /// `clip.mkv` -> `clip.upres-x2.mkv` beside the input; `frames/%05d.png` ->
+    /// `frames/%05d.upres-x2.png`. Inputs whose extension no muxer knows get `.mkv`.
+    public static func defaultOutput(for input: String, size: TargetSize) -> String {
+        let url = URL(fileURLWithPath: input)
+        let dir = url.deletingLastPathComponent().path
+        let ext = url.pathExtension
+        let stem = ext.isEmpty ? url.lastPathComponent : String(url.lastPathComponent.dropLast(ext.count + 1))
+        let known = !ext.isEmpty && OutputFile.muxer(for: "x.\(ext)") != nil
+        let newExt = known ? ext : "mkv"
+        let name = "\(stem).upres-\(size.label).\(newExt)"
+        return input.contains("/") ? (dir as NSString).appendingPathComponent(name) : name
+    }
+
+    /// True when the path is an image-sequence pattern such as `frames/%05d.png`.
+    public static func isSequencePattern(_ path: String) -> Bool {
+        av_filename_number_test(path) != 0
+    }
+
+    /// The file name of frame `number` of a sequence pattern.
+    public static func sequenceFile(_ pattern: String, number: Int32) -> String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let r = av_get_frame_filename(&buffer, Int32(buffer.count), pattern, number)
+        return r < 0 ? nil : String(cString: buffer)
+    }
+
+    /// The encoder upscaling to this container uses when `--codec` is not given.
+    public static func defaultEncoder(for muxerName: String, fileExtension ext: String) -> String? {
+        switch ext.lowercased() {
+        case "png", "apng": return "png"
+        case "jpg", "jpeg": return "mjpeg"
+        case "webm": return "libvpx-vp9"
+        case "tif", "tiff": return "tiff"
+        case "bmp": return "bmp"
+        case "webp": return "libwebp"
+        default:
+            return muxerName == "image2" ? "png" : "libx264"
+        }
+    }
+}

@@ -1,0 +1,505 @@
+import Foundation
+import CFFmpeg
+import CUpresShims
+import UpresMedia
+
+/// A failure tied to one file, printed as `upres: error: FILE: MESSAGE`.
+public struct JobError: Error, CustomStringConvertible, Sendable {
+    public let file: String
+    public let message: String
+    public init(file: String, message: String) {
+        self.file = file
+        self.message = message
+    }
+    public var description: String { "\(file): \(message)" }
+}
+
+/// The run was stopped on request (Ctrl-C); nothing was written.
+public struct JobInterrupted: Error, CustomStringConvertible, Sendable {
+    public var description: String { "interrupted" }
+}
+
+/// Everything one upscaling run needs to know.
+public struct JobSettings: Sendable {
+    public var input: String
+    /// nil = `OutputNaming.defaultOutput`.
+    public var output: String?
+    public var size: TargetSize
+    public var upscaler: any UpscalerFactory
+    public var encoder: EncoderSettings
+    public var overwrite: Bool
+    /// Decoder threads (0 = one per core).
+    public var decoderThreads: Int32
+
+    public init(input: String, output: String? = nil, size: TargetSize = .scale(2),
+                upscaler: any UpscalerFactory = ClassicalUpscalerFactory(filter: .lanczos),
+                encoder: EncoderSettings = EncoderSettings(), overwrite: Bool = false, decoderThreads: Int32 = 0) {
+        self.input = input
+        self.output = output
+        self.size = size
+        self.upscaler = upscaler
+        self.encoder = encoder
+        self.overwrite = overwrite
+        self.decoderThreads = decoderThreads
+    }
+}
+
+/// A snapshot of a running job, for progress displays.
+public struct JobProgress: Sendable {
+    public var framesDone: Int
+    public var framesExpected: Int?
+    /// Position in the source (seconds) of the last frame done.
+    public var position: Double
+    public var duration: Double?
+    public var elapsed: Double
+    public var bytesWritten: Int64
+}
+
+/// What a finished job did.
+public struct JobResult: Sendable {
+    public var output: String
+    public var framesDecoded: Int
+    public var framesEncoded: Int
+    public var framesExpected: Int?
+    public var inputSize: (width: Int32, height: Int32)
+    public var outputSize: (width: Int32, height: Int32)
+    public var encoder: String
+    public var pixelFormat: String
+    public var copiedStreams: Int
+    public var elapsed: Double
+    public var warnings: [String]
+}
+
+/// Upscales the main video stream of one input into one output file, copying every
+/// other stream, chapter and tag; the output appears only when everything succeeded.
+///
+///     let job = try UpscaleJob(JobSettings(input: "clip.mp4", size: .scale(2)))
+///     let result = try job.run()
+public final class UpscaleJob {
+    public let settings: JobSettings
+    public let input: InputFile
+    public let outputPath: String
+    public let videoStream: Int
+    public let sourceFormat: VideoFormat
+    /// The upscaler's output size (before any crop to the encoder's chroma grid).
+    public let upscaledFormat: VideoFormat
+    /// What the encoder receives.
+    public let encodeFormat: VideoFormat
+    public let encoderCodec: UnsafePointer<AVCodec>
+    public let muxer: UnsafePointer<AVOutputFormat>
+    private(set) public var warnings: [String] = []
+
+    /// Opens and checks the input and plans the output. Creates no file.
+    public init(_ settings: JobSettings) throws {
+        self.settings = settings
+        let path = settings.input
+        func fail(_ message: String) -> JobError { JobError(file: path, message: message) }
+
+        // The input.
+        var isDir: ObjCBool = false
+        if !OutputNaming.isSequencePattern(path) {
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw fail("no such file") }
+            if isDir.boolValue { throw fail("is a directory, not a video file") }
+            guard FileManager.default.isReadableFile(atPath: path) else { throw fail("permission denied") }
+        }
+        do {
+            input = try InputFile(path: path)
+            videoStream = try input.mainVideoStream()
+        } catch let e as MediaInputError {
+            throw fail(e.description)
+        }
+        let st = input.stream(videoStream)
+        let par = st.pointee.codecpar!
+        if avcodec_find_decoder(par.pointee.codec_id) == nil {
+            let name = avcodec_get_name(par.pointee.codec_id).map { String(cString: $0) } ?? "unknown"
+            throw fail("no decoder for video codec '\(name)' in this FFmpeg build")
+        }
+        let srcFormat = AVPixelFormat(rawValue: par.pointee.format)
+        guard par.pointee.width > 0, par.pointee.height > 0, srcFormat != AV_PIX_FMT_NONE else {
+            throw fail("video stream #\(videoStream) has no decodable picture size or pixel format")
+        }
+        sourceFormat = VideoFormat(width: par.pointee.width, height: par.pointee.height, pixelFormat: srcFormat,
+                                   sampleAspectRatio: av_guess_sample_aspect_ratio(input.context, st, nil),
+                                   colour: ColourDescription(parameters: par), fieldOrder: par.pointee.field_order)
+
+        // The output name and container.
+        let out = settings.output ?? OutputNaming.defaultOutput(for: path, size: settings.size)
+        outputPath = out
+        func failOut(_ message: String) -> JobError { JobError(file: out, message: message) }
+        let ext = URL(fileURLWithPath: out).pathExtension
+        guard let muxer = OutputFile.muxer(for: out) else {
+            throw failOut("unknown output container '.\(ext)' (use .mp4, .mkv, .mov, .webm, .png, .jpg, or an image pattern like %05d.png)")
+        }
+        self.muxer = muxer
+        let muxerName = String(cString: muxer.pointee.name)
+
+        // The encoder and its pixel format.
+        let codecName = settings.encoder.codec ?? OutputNaming.defaultEncoder(for: muxerName, fileExtension: ext) ?? "libx264"
+        guard let codec = EncoderCatalog.find(codecName) else {
+            throw failOut("unknown video encoder '\(codecName)' (available: \(EncoderCatalog.knownAvailable.joined(separator: ", ")))")
+        }
+        encoderCodec = codec
+        let query = avformat_query_codec(muxer, codec.pointee.id, FF_COMPLIANCE_NORMAL)
+        if query == 0 {
+            throw failOut("the \(muxerName) container cannot hold \(codecName) video")
+        }
+        var encodePixel: AVPixelFormat
+        if let name = settings.encoder.pixelFormat {
+            guard let f = PixelFormat.named(name) else { throw failOut("unknown pixel format '\(name)'") }
+            let supported = EncoderCatalog.pixelFormats(of: codec)
+            if !supported.isEmpty && !supported.contains(f) {
+                throw failOut("encoder \(codecName) does not take pixel format \(name) (it takes: "
+                              + supported.map(PixelFormat.name).joined(separator: ", ") + ")")
+            }
+            encodePixel = f
+        } else {
+            encodePixel = EncoderCatalog.bestPixelFormat(for: codec, source: srcFormat)
+        }
+
+        // Sizes. The upscaler works in the source pixel format.
+        let size = settings.size.outputSize(width: sourceFormat.width, height: sourceFormat.height)
+        guard size.width >= 1, size.height >= 1, size.width <= 16384, size.height <= 16384 else {
+            throw fail("output size \(size.width)x\(size.height) is out of range (1 to 16384 pixels a side)")
+        }
+        upscaledFormat = sourceFormat.resized(width: size.width, height: size.height)
+        var enc = upscaledFormat
+        enc.pixelFormat = encodePixel
+        if PixelFormat.isFullRangeJPEG(encodePixel) { enc.colour.range = AVCOL_RANGE_JPEG }
+        if PixelFormat.isRGB(encodePixel) && !PixelFormat.isRGB(srcFormat) {
+            enc.colour.matrix = AVCOL_SPC_RGB
+            enc.colour.range = AVCOL_RANGE_JPEG
+        }
+        // H.264/HEVC/AV1 need even sizes for subsampled chroma: crop the last column/row.
+        let shift = PixelFormat.chromaShift(encodePixel)
+        let id = codec.pointee.id
+        if id == AV_CODEC_ID_H264 || id == AV_CODEC_ID_HEVC || id == AV_CODEC_ID_AV1 {
+            let w = enc.width & ~Int32((1 << shift.x) - 1)
+            let h = enc.height & ~Int32((1 << shift.y) - 1)
+            if w != enc.width || h != enc.height {
+                warnings.append("\(codecName) needs even dimensions for \(PixelFormat.name(encodePixel)): "
+                                + "cropping \(enc.width)x\(enc.height) to \(w)x\(h)")
+                enc.width = w
+                enc.height = h
+            }
+        }
+        encodeFormat = enc
+        if PixelFormat.bitDepth(encodePixel) < PixelFormat.bitDepth(srcFormat) {
+            warnings.append("\(codecName) output in \(PixelFormat.name(encodePixel)) has fewer bits than the "
+                            + "\(PixelFormat.name(srcFormat)) source")
+        }
+
+        // Never write the input, never overwrite without being asked.
+        try OutputGuard.check(input: path, output: out, overwrite: settings.overwrite)
+    }
+
+    // MARK: - Running
+
+    /// Runs the job. `progress` is called after every frame; `shouldStop` is polled
+    /// between packets (return true to abandon the run, leaving nothing behind).
+    public func run(progress: (JobProgress) -> Void = { _ in },
+                    shouldStop: () -> Bool = { false }) throws -> JobResult {
+        let started = Date()
+        let staging = try OutputStaging(finalPath: outputPath, overwrite: settings.overwrite)
+        var committed = false
+        defer { if !committed { staging.discard() } }
+
+        let out: OutputFile
+        do { out = try OutputFile(path: staging.writePath, format: muxer) } catch { throw wrap(error, outputPath) }
+
+        // Decoder, upscaler, optional format conversion, encoder.
+        let decoder: VideoDecoder
+        do {
+            decoder = try VideoDecoder(input: input, streamIndex: videoStream, threads: settings.decoderThreads)
+        } catch { throw wrap(error, settings.input) }
+        let st = input.stream(videoStream)
+        let frameRate = av_guess_frame_rate(input.context, st, nil)
+        let encoder: VideoEncoder
+        do {
+            encoder = try VideoEncoder(codec: encoderCodec, format: encodeFormat, timeBase: st.pointee.time_base,
+                                       frameRate: frameRate, settings: settings.encoder,
+                                       globalHeader: out.needsGlobalHeader, context: "'\(outputPath)'")
+        } catch { throw wrap(error, outputPath) }
+
+        // Output streams in source order: the upscaled video, then copies of what the container takes.
+        var streamMap = [Int](repeating: -1, count: input.streamCount)
+        var copied = 0
+        for i in 0..<input.streamCount {
+            let ist = input.stream(i)
+            if i == videoStream {
+                let ost = out.addStream()
+                streamMap[i] = Int(ost.pointee.index)
+                try mediaCall(outputPath) {
+                    try avCheck(avcodec_parameters_from_context(ost.pointee.codecpar, encoder.context),
+                              "avcodec_parameters_from_context", "video stream")
+                }
+                ost.pointee.time_base = encoder.timeBase
+                ost.pointee.avg_frame_rate = ist.pointee.avg_frame_rate
+                ost.pointee.r_frame_rate = ist.pointee.r_frame_rate
+                ost.pointee.sample_aspect_ratio = encodeFormat.sampleAspectRatio
+                ost.pointee.disposition = ist.pointee.disposition
+                StreamTags.copy(from: ist, to: ost, dropEncodingStatistics: true)
+                _ = upres_copy_presentation_side_data(ost, ist)
+                continue
+            }
+            if out.isImageMuxer { continue }   // image files hold the picture only
+            let par = ist.pointee.codecpar!
+            let type = par.pointee.codec_type
+            let codecName = avcodec_get_name(par.pointee.codec_id).map { String(cString: $0) } ?? "unknown"
+            let typeName = av_get_media_type_string(type).map { String(cString: $0) } ?? "data"
+            if par.pointee.codec_id == AV_CODEC_ID_NONE && type != AVMEDIA_TYPE_ATTACHMENT {
+                warnings.append("skipped \(typeName) stream #\(i): unknown codec")
+                continue
+            }
+            if type == AVMEDIA_TYPE_VIDEO && !input.isAttachedPicture(i) {
+                warnings.append("skipped extra video stream #\(i) (\(codecName)): upres upscales one video stream")
+                continue
+            }
+            if out.canHold(codec: par.pointee.codec_id) == false
+                || (type == AVMEDIA_TYPE_ATTACHMENT && !ContainerTraits.holdsAttachments(out.formatName)) {
+                warnings.append("skipped \(typeName) stream #\(i) (\(codecName)): the \(out.formatName) container "
+                                + "cannot hold it; use .mkv to keep it")
+                continue
+            }
+            let ost = out.addStream()
+            try mediaCall(outputPath) {
+                try avCheck(avcodec_parameters_copy(ost.pointee.codecpar, par), "avcodec_parameters_copy", "stream #\(i)")
+            }
+            ost.pointee.codecpar.pointee.codec_tag = 0
+            ost.pointee.time_base = ist.pointee.time_base
+            ost.pointee.disposition = ist.pointee.disposition
+            ost.pointee.avg_frame_rate = ist.pointee.avg_frame_rate
+            ost.pointee.r_frame_rate = ist.pointee.r_frame_rate
+            ost.pointee.sample_aspect_ratio = ist.pointee.sample_aspect_ratio
+            StreamTags.copy(from: ist, to: ost, dropEncodingStatistics: false)
+            _ = upres_copy_presentation_side_data(ost, ist)
+            streamMap[i] = Int(ost.pointee.index)
+            copied += 1
+        }
+        if !out.isImageMuxer {
+            av_dict_copy(&out.context.pointee.metadata, input.context.pointee.metadata, 0)
+            av_dict_set(&out.context.pointee.metadata, "encoder", nil, 0)
+            try mediaCall(outputPath) {
+                try avCheck(upres_copy_chapters(out.context, input.context), "copying chapters", "'\(outputPath)'")
+            }
+        }
+        var muxOptions: [(String, String)] = []
+        if out.isImageMuxer && !OutputNaming.isSequencePattern(outputPath) { muxOptions.append(("update", "1")) }
+        if ["mp4", "mov", "ipod", "3gp"].contains(out.formatName) { muxOptions.append(("movflags", "+faststart")) }
+        do { try out.writeHeader(options: muxOptions) } catch { throw wrap(error, outputPath) }
+
+        let videoOut = streamMap[videoStream]
+        let videoOutTimeBase = out.stream(videoOut).pointee.time_base
+
+        // The frame path.
+        let upscaler: any Upscaler
+        do { upscaler = try settings.upscaler.makeUpscaler(input: sourceFormat, output: upscaledFormat) }
+        catch { throw wrap(error, settings.input) }
+        var converter: FrameScaler? = nil
+        var converterFor: VideoFormat? = nil
+        var state = FrameTimeline()
+        var framesDecoded = 0, framesEncoded = 0, damaged = 0, corruptPackets = 0
+        var readError: Int32? = nil
+        let expected = input.expectedFrames(stream: videoStream)
+        let duration = input.durationSeconds
+        let packet = Packet(), outPacket = Packet(), frame = Frame()
+
+        func drainEncoder() throws {
+            while true {
+                switch try encoder.receive(into: outPacket) {
+                case .packet:
+                    outPacket.streamIndex = Int32(videoOut)
+                    state.restoreDuration(of: outPacket)
+                    outPacket.rescaleTimestamps(from: encoder.timeBase, to: videoOutTimeBase)
+                    outPacket.pointer.pointee.pos = -1
+                    try out.write(outPacket)
+                    framesEncoded += 1
+                case .needsInput, .endOfStream:
+                    return
+                }
+            }
+        }
+
+        func encode(_ decoded: Frame) throws {
+            framesDecoded += 1
+            state.assignTimestamp(to: decoded, timeBase: decoder.timeBase, frameRate: frameRate)
+            // Frames keep the stream's colour tags where the decoder left them unspecified.
+            let colour = ColourDescription(frame: decoded.pointer).filling(from: sourceFormat.colour)
+            var big = try upscaler.upscale(decoded)
+            if big.format != encodeFormat.pixelFormat {
+                var from = upscaledFormat
+                from.colour = colour
+                if converter == nil || converterFor != from {
+                    var to = upscaledFormat
+                    to.pixelFormat = encodeFormat.pixelFormat
+                    to.colour = encodeFormat.colour
+                    converter = try FrameScaler(from: from, to: to, filter: .bicubic, threads: 0)
+                    converterFor = from
+                }
+                let converted = try Frame(width: upscaledFormat.width, height: upscaledFormat.height,
+                                          format: encodeFormat.pixelFormat)
+                try converter!.scale(big, into: converted)
+                try converted.copyProperties(from: big)
+                big = converted
+            }
+            if big.width != encodeFormat.width || big.height != encodeFormat.height {
+                big.pointer.pointee.width = encodeFormat.width    // crop right/bottom to the chroma grid
+                big.pointer.pointee.height = encodeFormat.height
+            }
+            big.pointer.pointee.sample_aspect_ratio = encodeFormat.sampleAspectRatio
+            big.pointer.pointee.color_range = encodeFormat.colour.range
+            big.pointer.pointee.colorspace = encodeFormat.colour.matrix
+            big.pointer.pointee.pict_type = AV_PICTURE_TYPE_NONE
+            state.rememberDuration(of: big)
+            try encoder.send(big)
+            try drainEncoder()
+            progress(JobProgress(framesDone: framesDecoded, framesExpected: expected,
+                                 position: Double(big.pts) * av_q2d(decoder.timeBase), duration: duration,
+                                 elapsed: Date().timeIntervalSince(started), bytesWritten: out.bytesWritten))
+        }
+
+        func drainDecoder() throws {
+            while true {
+                switch decoder.receive(into: frame) {
+                case .frame: try encode(frame)
+                case .needsInput, .endOfStream: return
+                case .damaged:
+                    damaged += 1
+                    continue
+                }
+            }
+        }
+
+        do {
+            reading: while true {
+                if shouldStop() { throw JobInterrupted() }
+                switch input.read(into: packet) {
+                case .endOfFile:
+                    break reading
+                case .error(let code):
+                    readError = code
+                    break reading
+                case .packet:
+                    break
+                }
+                let index = Int(packet.streamIndex)
+                if packet.isCorrupt { corruptPackets += 1 }
+                if index == videoStream {
+                    sending: while true {
+                        switch decoder.send(packet) {
+                        case .accepted: break sending
+                        case .full: try drainDecoder()
+                        case .rejected: damaged += 1; break sending
+                        }
+                    }
+                    try drainDecoder()
+                } else if index < streamMap.count, streamMap[index] >= 0 {
+                    let ost = out.stream(streamMap[index])
+                    packet.rescaleTimestamps(from: input.stream(index).pointee.time_base, to: ost.pointee.time_base)
+                    packet.streamIndex = Int32(streamMap[index])
+                    packet.pointer.pointee.pos = -1
+                    try out.write(packet)
+                }
+            }
+            // End of input: drain the decoder, then the encoder. No frame is left behind.
+            _ = decoder.send(nil)
+            try drainDecoder()
+            try encoder.send(nil)
+            try drainEncoder()
+            try out.finish()
+        } catch let e as JobInterrupted {
+            throw e
+        } catch {
+            throw wrap(error, outputPath)
+        }
+
+        if framesDecoded == 0 {
+            throw JobError(file: settings.input, message: "no video frame could be decoded (damaged or truncated file)")
+        }
+        if let code = readError {
+            warnings.append("input ended with a read error (\(MediaError.text(for: code))): \(framesDecoded) frames recovered")
+        } else if damaged > 0 || corruptPackets > 0 {
+            warnings.append("damaged input: \(damaged) undecodable packets, \(corruptPackets) corrupt packets; "
+                            + "\(framesDecoded) frames recovered")
+        }
+        if let expected, framesDecoded + 1 < expected, readError == nil, damaged == 0 {
+            warnings.append("input looks truncated: \(framesDecoded) of \(expected) announced frames recovered")
+        }
+        if state.adjustedTimestamps > 0 {
+            warnings.append("\(state.adjustedTimestamps) frames had missing or out-of-order timestamps and were re-timed")
+        }
+        do { try staging.commit() } catch { throw JobError(file: outputPath, message: "\(error)") }
+        committed = true
+        return JobResult(output: outputPath, framesDecoded: framesDecoded, framesEncoded: framesEncoded,
+                         framesExpected: expected, inputSize: (sourceFormat.width, sourceFormat.height),
+                         outputSize: (encodeFormat.width, encodeFormat.height), encoder: encoder.codecName,
+                         pixelFormat: PixelFormat.name(encodeFormat.pixelFormat), copiedStreams: copied,
+                         elapsed: Date().timeIntervalSince(started), warnings: warnings)
+    }
+
+    private func wrap(_ error: Error, _ file: String) -> Error {
+        if error is JobError || error is JobInterrupted { return error }
+        return JobError(file: file, message: "\(error)")
+    }
+
+    private func mediaCall(_ file: String, _ body: () throws -> Void) throws {
+        do { try body() } catch { throw wrap(error, file) }
+    }
+}
+
+/// Keeps source timestamps: best-effort pts from the decoder, a synthesised one only when
+/// a frame has none, and strictly increasing values (encoders and muxers need that).
+struct FrameTimeline {
+    private(set) var adjustedTimestamps = 0
+    private var lastPts: Int64? = nil
+    private var lastDuration: Int64 = 0
+    private var durations: [Int64: Int64] = [:]
+
+    mutating func assignTimestamp(to frame: Frame, timeBase: AVRational, frameRate: AVRational) {
+        var pts = frame.bestEffortTimestamp
+        if pts == noTimestamp { pts = frame.pts }
+        let nominal: Int64 = frameRate.num > 0
+            ? max(1, av_rescale_q(1, av_inv_q(frameRate), timeBase)) : 1
+        if pts == noTimestamp {
+            pts = lastPts.map { $0 + max(lastDuration, nominal) } ?? 0
+            adjustedTimestamps += 1
+        } else if let last = lastPts, pts <= last {
+            pts = last + 1
+            adjustedTimestamps += 1
+        }
+        frame.pts = pts
+        if frame.duration <= 0 { frame.duration = nominal }
+        lastDuration = frame.duration
+        lastPts = pts
+    }
+
+    /// libx264 in FFmpeg 5.1 leaves packet durations at 0; remember each frame's.
+    mutating func rememberDuration(of frame: Frame) {
+        durations[frame.pts] = frame.duration
+    }
+
+    mutating func restoreDuration(of packet: Packet) {
+        if let d = durations.removeValue(forKey: packet.pts), packet.pointer.pointee.duration <= 0 {
+            packet.pointer.pointee.duration = d
+        }
+    }
+}
+
+/// Copies stream tags; drops mkvmerge's statistics tags that describe the old encoding.
+enum StreamTags {
+    static func copy(from ist: UnsafeMutablePointer<AVStream>, to ost: UnsafeMutablePointer<AVStream>,
+                     dropEncodingStatistics: Bool) {
+        av_dict_copy(&ost.pointee.metadata, ist.pointee.metadata, 0)
+        guard dropEncodingStatistics else { return }
+        for key in ["BPS", "BPS-eng", "NUMBER_OF_FRAMES", "NUMBER_OF_FRAMES-eng", "NUMBER_OF_BYTES",
+                    "NUMBER_OF_BYTES-eng", "_STATISTICS_WRITING_APP", "_STATISTICS_WRITING_APP-eng",
+                    "_STATISTICS_WRITING_DATE_UTC", "_STATISTICS_WRITING_DATE_UTC-eng", "_STATISTICS_TAGS",
+                    "_STATISTICS_TAGS-eng", "DURATION", "DURATION-eng", "encoder", "ENCODER"] {
+            av_dict_set(&ost.pointee.metadata, key, nil, 0)
+        }
+    }
+}
+
+enum ContainerTraits {
+    /// Containers that store attachments (fonts) as streams.
+    static func holdsAttachments(_ muxer: String) -> Bool { muxer == "matroska" }
+}

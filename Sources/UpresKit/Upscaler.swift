@@ -1,0 +1,64 @@
+import CFFmpeg
+import UpresMedia
+
+/// A stage that turns each decoded frame into a larger one.
+///
+/// An upscaler is configured once for a stream (`UpscalerFactory.makeUpscaler`), then
+/// called for every frame in display order. It returns a new frame of `output` size in
+/// the input's pixel format, carrying the source frame's properties (timestamps,
+/// colour tags, side data). The classical scalers here are the first implementations;
+/// the SR network stage plugs in through the same two protocols.
+///
+///     let upscaler = try ClassicalUpscalerFactory(filter: .lanczos)
+///         .makeUpscaler(input: format, output: format.resized(width: 1280, height: 720))
+///     let big = try upscaler.upscale(frame)
+public protocol Upscaler: AnyObject {
+    /// Shown in progress output and logs (`lanczos`, `bicubic`, a model name).
+    var name: String { get }
+    var input: VideoFormat { get }
+    var output: VideoFormat { get }
+    func upscale(_ frame: Frame) throws -> Frame
+}
+
+/// Makes an `Upscaler` for one stream's geometry.
+public protocol UpscalerFactory: Sendable {
+    var name: String { get }
+    func makeUpscaler(input: VideoFormat, output: VideoFormat) throws -> any Upscaler
+}
+
+/// Resizes whole frames with swscale (Lanczos or bicubic), chroma at its stated siting.
+public final class ClassicalUpscaler: Upscaler {
+    public let name: String
+    public let input: VideoFormat
+    public let output: VideoFormat
+    private let scaler: FrameScaler
+
+    public init(filter: ScaleFilter, input: VideoFormat, output: VideoFormat, threads: Int32 = 0) throws {
+        precondition(input.pixelFormat == output.pixelFormat, "an upscaler keeps the pixel format")
+        name = filter.rawValue
+        self.input = input
+        self.output = output
+        scaler = try FrameScaler(from: input, to: output, filter: filter, threads: threads)
+    }
+
+    public func upscale(_ frame: Frame) throws -> Frame {
+        let out = try Frame(width: output.width, height: output.height, format: output.pixelFormat)
+        try scaler.scale(frame, into: out)
+        try out.copyProperties(from: frame)
+        out.pointer.pointee.sample_aspect_ratio = output.sampleAspectRatio
+        return out
+    }
+}
+
+public struct ClassicalUpscalerFactory: UpscalerFactory {
+    public let filter: ScaleFilter
+    public let threads: Int32
+    public init(filter: ScaleFilter, threads: Int32 = 0) {
+        self.filter = filter
+        self.threads = threads
+    }
+    public var name: String { filter.rawValue }
+    public func makeUpscaler(input: VideoFormat, output: VideoFormat) throws -> any Upscaler {
+        try ClassicalUpscaler(filter: filter, input: input, output: output, threads: threads)
+    }
+}

@@ -1,0 +1,100 @@
+import CFFmpeg
+import CUpresShims
+
+/// A demuxed input file (`avformat_open_input` + `avformat_find_stream_info`).
+public final class InputFile {
+    public let path: String
+    public let context: UnsafeMutablePointer<AVFormatContext>
+
+    /// Opens `path`, refusing what is not a media file with a clear error.
+    public init(path: String) throws {
+        self.path = path
+        var ctx: UnsafeMutablePointer<AVFormatContext>? = nil
+        let opened = avformat_open_input(&ctx, path, nil, nil)
+        if opened < 0 {
+            if opened == MediaError.invalidData {
+                throw MediaInputError("not a video or image file FFmpeg can read (format not recognised)")
+            }
+            throw MediaInputError("cannot open: \(MediaError.text(for: opened))")
+        }
+        guard let ctx else { throw MediaInputError("cannot open") }
+        context = ctx
+        let info = avformat_find_stream_info(ctx, nil)
+        if info < 0 {
+            var c: UnsafeMutablePointer<AVFormatContext>? = ctx
+            avformat_close_input(&c)
+            throw MediaInputError("cannot read stream information: \(MediaError.text(for: info))")
+        }
+    }
+
+    deinit {
+        var ctx: UnsafeMutablePointer<AVFormatContext>? = context
+        avformat_close_input(&ctx)
+    }
+
+    public var streamCount: Int { Int(context.pointee.nb_streams) }
+
+    public func stream(_ index: Int) -> UnsafeMutablePointer<AVStream> {
+        precondition(index >= 0 && index < streamCount, "stream index out of range")
+        return context.pointee.streams[index]!
+    }
+
+    /// Container format name (`mov,mp4,m4a,3gp,3g2,mj2`, `matroska,webm`, `image2`...).
+    public var formatName: String { String(cString: context.pointee.iformat.pointee.name) }
+
+    /// True for image files and image sequences (image2, png_pipe...).
+    public var isImage: Bool {
+        let name = formatName
+        return name == "image2" || name.hasSuffix("_pipe")
+    }
+
+    /// Container duration in seconds, when known.
+    public var durationSeconds: Double? {
+        let d = context.pointee.duration
+        return d > 0 && d != noTimestamp ? Double(d) / Double(AV_TIME_BASE) : nil
+    }
+
+    /// The main video stream: FFmpeg's best pick, skipping cover art (attached pictures).
+    public func mainVideoStream() throws -> Int {
+        let best = av_find_best_stream(context, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
+        if best >= 0 && !isAttachedPicture(Int(best)) { return Int(best) }
+        for i in 0..<streamCount where stream(i).pointee.codecpar.pointee.codec_type == AVMEDIA_TYPE_VIDEO
+            && !isAttachedPicture(i) {
+            return i
+        }
+        throw MediaInputError("no video stream")
+    }
+
+    public func isAttachedPicture(_ index: Int) -> Bool {
+        (stream(index).pointee.disposition & AV_DISPOSITION_ATTACHED_PIC) != 0
+    }
+
+    public enum ReadResult { case packet, endOfFile, error(Int32) }
+
+    /// Reads the next packet. Read errors other than EOF (damaged or truncated
+    /// files) are reported so the caller can warn and finish what it has.
+    public func read(into packet: Packet) -> ReadResult {
+        packet.unref()
+        let r = av_read_frame(context, packet.pointer)
+        if r >= 0 { return .packet }
+        if r == MediaError.endOfFile { return .endOfFile }
+        return .error(r)
+    }
+
+    /// Number of video frames the container announces for a stream, or an estimate
+    /// from duration x frame rate; nil when neither is known.
+    public func expectedFrames(stream index: Int) -> Int? {
+        let st = stream(index)
+        if st.pointee.nb_frames > 0 { return Int(st.pointee.nb_frames) }
+        let rate = av_guess_frame_rate(context, st, nil)
+        guard rate.num > 0, rate.den > 0 else { return nil }
+        var seconds: Double? = nil
+        if st.pointee.duration > 0 && st.pointee.duration != noTimestamp {
+            seconds = Double(st.pointee.duration) * av_q2d(st.pointee.time_base)
+        } else {
+            seconds = durationSeconds
+        }
+        guard let s = seconds else { return nil }
+        return Int((s * av_q2d(rate)).rounded())
+    }
+}

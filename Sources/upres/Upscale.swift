@@ -1,0 +1,152 @@
+import ArgumentParser
+import Foundation
+import UpresKit
+import UpresMedia
+
+struct Upscale: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Upscale video files, images or image sequences (the default command).",
+        discussion: """
+            Examples:
+              upres clip.mp4                      writes clip.upres-x2.mp4 beside the input
+              upres clip.mkv --scale 4 -o big.mkv
+              upres clip.mp4 --width 1920 --codec libx265 --crf 20
+              upres photo.png -o photo.x2.png
+              upres 'frames/%05d.png' -o 'big/%05d.png'
+              upres clip.mp4 --codec ffv1 -o lossless.mkv
+            """)
+
+    @Argument(help: ArgumentHelp("Input files (any video or image FFmpeg reads; image sequences as patterns like frames/%05d.png).",
+                                 valueName: "input"))
+    var inputs: [String]
+
+    @Option(name: [.short, .long], help: ArgumentHelp(
+        "Output file (container from the extension: mp4, mkv, mov, webm, png, jpg, or a pattern like %05d.png). Default: NAME.upres-x2.EXT beside the input.",
+        valueName: "path"))
+    var output: String?
+
+    @OptionGroup(title: "Size") var size: SizeOptions
+    @OptionGroup(title: "Encoding") var encoding: EncodingOptions
+
+    @Option(help: ArgumentHelp("Upscaler: lanczos or bicubic.", valueName: "name"))
+    var upscaler: String = "lanczos"
+
+    @Option(help: ArgumentHelp("Threads for decoding and scaling (0 = all cores).", valueName: "n"))
+    var threads: Int = 0
+
+    @Flag(help: "Replace existing output files.")
+    var overwrite = false
+
+    @Option(help: ArgumentHelp("Progress display: auto, plain or none.", valueName: "mode"))
+    var progress: ProgressMode = .auto
+
+    @Flag(name: [.short, .long], help: "Print only errors and warnings (same as --progress none).")
+    var quiet = false
+
+    @Flag(help: "Also print FFmpeg's own warnings.")
+    var verbose = false
+
+    func validate() throws {
+        if inputs.isEmpty { throw ValidationError("give at least one input file") }
+        if output != nil && inputs.count > 1 {
+            throw ValidationError("--output names one file: with several inputs, leave it out (outputs go beside each input)")
+        }
+        if ScaleFilter(rawValue: upscaler) == nil || ![ScaleFilter.lanczos, .bicubic].contains(ScaleFilter(rawValue: upscaler)!) {
+            throw ValidationError("--upscaler must be lanczos or bicubic, not '\(upscaler)'")
+        }
+        if threads < 0 { throw ValidationError("--threads must be 0 (all cores) or more") }
+        _ = try size.target()
+        _ = try encoding.settings(threads: 0)
+    }
+
+    func run() throws {
+        MediaLog.setLevel(verbose ? .warning : .error)
+        Interrupts.install()
+        let mode: ProgressMode = quiet ? .none : progress
+        let printer = ProgressPrinter(mode: mode)
+        let target = try size.target()
+        let encoderSettings = try encoding.settings(threads: Int32(threads))
+        let filter = ScaleFilter(rawValue: upscaler)!
+        var failures = 0
+        for input in inputs {
+            if Interrupts.requested { break }
+            do {
+                let settings = JobSettings(input: input, output: output, size: target,
+                                           upscaler: ClassicalUpscalerFactory(filter: filter, threads: Int32(threads)),
+                                           encoder: encoderSettings, overwrite: overwrite,
+                                           decoderThreads: Int32(threads))
+                let job = try UpscaleJob(settings)
+                printer.start(job)
+                let result = try job.run(progress: { printer.update($0) }, shouldStop: { Interrupts.requested })
+                printer.finish(result)
+            } catch is JobInterrupted {
+                printer.clearLine()
+                Diagnostics.error("\(input): interrupted; no output written")
+                Foundation.exit(ExitStatus.interrupted)
+            } catch {
+                printer.clearLine()
+                Diagnostics.error("\(error)")
+                failures += 1
+            }
+        }
+        if Interrupts.requested { Foundation.exit(ExitStatus.interrupted) }
+        if failures > 0 { throw ExitCode(ExitStatus.failed) }
+    }
+}
+
+struct SizeOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Scale factor: 2, 3 or 4 (default 2).", valueName: "n"))
+    var scale: Int?
+
+    @Option(help: ArgumentHelp("Output width in pixels (height follows the aspect ratio unless given).", valueName: "px"))
+    var width: Int?
+
+    @Option(help: ArgumentHelp("Output height in pixels (width follows the aspect ratio unless given).", valueName: "px"))
+    var height: Int?
+
+    func target() throws -> TargetSize {
+        if let s = scale {
+            if width != nil || height != nil { throw ValidationError("use either --scale or --width/--height, not both") }
+            guard [2, 3, 4].contains(s) else { throw ValidationError("--scale must be 2, 3 or 4, not \(s)") }
+            return .scale(s)
+        }
+        for (name, v) in [("--width", width), ("--height", height)] {
+            if let v, v < 16 || v > 16384 { throw ValidationError("\(name) must be between 16 and 16384, not \(v)") }
+        }
+        if width == nil && height == nil { return .scale(2) }
+        return .box(width: width, height: height)
+    }
+}
+
+struct EncodingOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Video encoder: libx264 (default), libx265, libvpx-vp9, libaom-av1, libsvtav1, ffv1 (lossless), png, mjpeg.",
+                               valueName: "name"))
+    var codec: String?
+
+    @Option(help: ArgumentHelp("Constant-quality level for the encoder (x264/x265 0-51, VP9/AV1 0-63).", valueName: "n"))
+    var crf: Int?
+
+    @Option(help: ArgumentHelp("Encoder preset (x264/x265: ultrafast ... veryslow; SVT-AV1: 0-13).", valueName: "name"))
+    var preset: String?
+
+    @Option(name: .customLong("pix-fmt"), help: ArgumentHelp(
+        "Output pixel format (default: the source's, so 10-bit stays 10-bit).", valueName: "fmt"))
+    var pixFmt: String?
+
+    @Option(name: .customLong("encoder-opt"), parsing: .singleValue, help: ArgumentHelp(
+        "Encoder option passed through, e.g. --encoder-opt tune=film (repeatable).", valueName: "key=value"))
+    var encoderOpts: [String] = []
+
+    func settings(threads: Int32) throws -> EncoderSettings {
+        var options: [(key: String, value: String)] = []
+        for o in encoderOpts {
+            guard let eq = o.firstIndex(of: "="), eq != o.startIndex else {
+                throw ValidationError("--encoder-opt takes key=value, not '\(o)'")
+            }
+            options.append((String(o[..<eq]), String(o[o.index(after: eq)...])))
+        }
+        if let crf, crf < 0 || crf > 63 { throw ValidationError("--crf must be between 0 and 63, not \(crf)") }
+        return EncoderSettings(codec: codec, crf: crf, preset: preset, pixelFormat: pixFmt, options: options,
+                               threads: threads)
+    }
+}
