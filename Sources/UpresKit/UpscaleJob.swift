@@ -254,8 +254,10 @@ public final class UpscaleJob {
                 warnings.append("skipped extra video stream #\(i) (\(codecName)): upres upscales one video stream")
                 continue
             }
-            if out.canHold(codec: par.pointee.codec_id) == false
-                || (type == AVMEDIA_TYPE_ATTACHMENT && !ContainerTraits.holdsAttachments(out.formatName)) {
+            let holds = type == AVMEDIA_TYPE_ATTACHMENT
+                ? ContainerTraits.holdsAttachments(out.formatName)   // muxers answer queries for codecs, not fonts
+                : out.canHold(codec: par.pointee.codec_id) != false
+            if !holds {
                 warnings.append("skipped \(typeName) stream #\(i) (\(codecName)): the \(out.formatName) container "
                                 + "cannot hold it; use .mkv to keep it")
                 continue
@@ -285,7 +287,9 @@ public final class UpscaleJob {
         var muxOptions: [(String, String)] = []
         if out.isImageMuxer && !OutputNaming.isSequencePattern(outputPath) { muxOptions.append(("update", "1")) }
         if ["mp4", "mov", "ipod", "3gp"].contains(out.formatName) { muxOptions.append(("movflags", "+faststart")) }
-        do { try out.writeHeader(options: muxOptions) } catch { throw wrap(error, outputPath) }
+        do { try out.writeHeader(options: muxOptions) } catch let e as MediaError where e.function == "avio_open" {
+            throw JobError(file: outputPath, message: "cannot write in \(OutputGuard.folder(of: outputPath)): \(e.message)")
+        } catch { throw wrap(error, outputPath) }
 
         let videoOut = streamMap[videoStream]
         let videoOutTimeBase = out.stream(videoOut).pointee.time_base
@@ -298,6 +302,7 @@ public final class UpscaleJob {
         var converterFor: VideoFormat? = nil
         var state = FrameTimeline()
         var framesDecoded = 0, framesEncoded = 0, damaged = 0, corruptPackets = 0
+        var lastFrameEnd: Double = 0
         var readError: Int32? = nil
         let expected = input.expectedFrames(stream: videoStream)
         let duration = input.durationSeconds
@@ -350,9 +355,10 @@ public final class UpscaleJob {
             big.pointer.pointee.colorspace = encodeFormat.colour.matrix
             big.pointer.pointee.pict_type = AV_PICTURE_TYPE_NONE
             state.rememberDuration(of: big)
+            lastFrameEnd = Double(big.pts + big.duration) * av_q2d(decoder.timeBase)
             try encoder.send(big)
             try drainEncoder()
-            progress(JobProgress(framesDone: framesDecoded, framesExpected: expected,
+            progress(JobProgress(framesDone: framesDecoded, framesExpected: expected?.count,
                                  position: Double(big.pts) * av_q2d(decoder.timeBase), duration: duration,
                                  elapsed: Date().timeIntervalSince(started), bytesWritten: out.bytesWritten))
         }
@@ -421,8 +427,12 @@ public final class UpscaleJob {
             warnings.append("damaged input: \(damaged) undecodable packets, \(corruptPackets) corrupt packets; "
                             + "\(framesDecoded) frames recovered")
         }
-        if let expected, framesDecoded + 1 < expected, readError == nil, damaged == 0 {
-            warnings.append("input looks truncated: \(framesDecoded) of \(expected) announced frames recovered")
+        if let expected, expected.exact, framesDecoded < expected.count, readError == nil, damaged == 0 {
+            warnings.append("input looks truncated: \(framesDecoded) of \(expected.count) announced frames recovered")
+        }
+        else if let streamEnd = videoEndTime(), lastFrameEnd + 0.5 < streamEnd, readError == nil, damaged == 0 {
+            warnings.append("input ends early: video stops at \(String(format: "%.2f", lastFrameEnd)) s of "
+                            + "\(String(format: "%.2f", streamEnd)) s (truncated file?); \(framesDecoded) frames recovered")
         }
         if state.adjustedTimestamps > 0 {
             warnings.append("\(state.adjustedTimestamps) frames had missing or out-of-order timestamps and were re-timed")
@@ -430,10 +440,23 @@ public final class UpscaleJob {
         do { try staging.commit() } catch { throw JobError(file: outputPath, message: "\(error)") }
         committed = true
         return JobResult(output: outputPath, framesDecoded: framesDecoded, framesEncoded: framesEncoded,
-                         framesExpected: expected, inputSize: (sourceFormat.width, sourceFormat.height),
+                         framesExpected: expected?.count, inputSize: (sourceFormat.width, sourceFormat.height),
                          outputSize: (encodeFormat.width, encodeFormat.height), encoder: encoder.codecName,
                          pixelFormat: PixelFormat.name(encodeFormat.pixelFormat), copiedStreams: copied,
                          elapsed: Date().timeIntervalSince(started), warnings: warnings)
+    }
+
+    /// Where the container says the video ends (stream duration, else file duration), in seconds.
+    private func videoEndTime() -> Double? {
+        let st = input.stream(videoStream)
+        let start = st.pointee.start_time != noTimestamp ? Double(st.pointee.start_time) * av_q2d(st.pointee.time_base) : 0
+        if st.pointee.duration > 0 && st.pointee.duration != noTimestamp {
+            return start + Double(st.pointee.duration) * av_q2d(st.pointee.time_base)
+        }
+        guard let d = input.durationSeconds else { return nil }
+        let fileStart = input.context.pointee.start_time != noTimestamp
+            ? Double(input.context.pointee.start_time) / Double(AV_TIME_BASE) : 0
+        return fileStart + d
     }
 
     private func wrap(_ error: Error, _ file: String) -> Error {

@@ -55,8 +55,7 @@ public final class FrameScaler {
             set("dst_v_chr_pos", Int64(y))
         }
         let initialised = sws_init_context(ctx, nil, nil)
-        if initialised < 0 {
-            sws_freeContext(ctx)
+        if initialised < 0 {   // deinit frees the context
             throw MediaError(code: initialised, function: "sws_init_context",
                              context: "scaling \(source.width)x\(source.height) \(PixelFormat.name(source.pixelFormat)) to "
                                  + "\(destination.width)x\(destination.height) \(PixelFormat.name(destination.pixelFormat))")

@@ -1,3 +1,4 @@
+import Foundation
 import CFFmpeg
 import CUpresShims
 
@@ -13,6 +14,9 @@ public final class InputFile {
         let opened = avformat_open_input(&ctx, path, nil, nil)
         if opened < 0 {
             if opened == MediaError.invalidData {
+                if let format = InputFile.probe(path) {
+                    throw MediaInputError("looks like \(format) but cannot be opened: the file is damaged or truncated")
+                }
                 throw MediaInputError("not a video or image file FFmpeg can read (format not recognised)")
             }
             throw MediaInputError("cannot open: \(MediaError.text(for: opened))")
@@ -20,10 +24,28 @@ public final class InputFile {
         guard let ctx else { throw MediaInputError("cannot open") }
         context = ctx
         let info = avformat_find_stream_info(ctx, nil)
-        if info < 0 {
-            var c: UnsafeMutablePointer<AVFormatContext>? = ctx
-            avformat_close_input(&c)
+        if info < 0 {   // deinit closes the input
             throw MediaInputError("cannot read stream information: \(MediaError.text(for: info))")
+        }
+    }
+
+    /// The container FFmpeg recognises from the first bytes of a file, if any.
+    static func probe(_ path: String) -> String? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        var bytes = [UInt8](handle.readData(ofLength: 1 << 16))
+        let size = bytes.count
+        bytes.append(contentsOf: [UInt8](repeating: 0, count: Int(AVPROBE_PADDING_SIZE)))
+        return bytes.withUnsafeMutableBufferPointer { buf -> String? in
+            var pd = AVProbeData()
+            pd.buf = buf.baseAddress
+            pd.buf_size = Int32(size)
+            var score: Int32 = 0
+            return path.withCString { name -> String? in
+                pd.filename = name
+                guard let f = av_probe_input_format3(&pd, 1, &score), score > AVPROBE_SCORE_EXTENSION else { return nil }
+                return String(cString: f.pointee.long_name ?? f.pointee.name)
+            }
         }
     }
 
@@ -81,11 +103,19 @@ public final class InputFile {
         return .error(r)
     }
 
+    /// How many frames a stream should have.
+    public struct FrameCount: Sendable {
+        public var count: Int
+        /// True when the container states it; false for an estimate from duration x frame rate
+        /// (which is off for variable-frame-rate video).
+        public var exact: Bool
+    }
+
     /// Number of video frames the container announces for a stream, or an estimate
     /// from duration x frame rate; nil when neither is known.
-    public func expectedFrames(stream index: Int) -> Int? {
+    public func expectedFrames(stream index: Int) -> FrameCount? {
         let st = stream(index)
-        if st.pointee.nb_frames > 0 { return Int(st.pointee.nb_frames) }
+        if st.pointee.nb_frames > 0 { return FrameCount(count: Int(st.pointee.nb_frames), exact: true) }
         let rate = av_guess_frame_rate(context, st, nil)
         guard rate.num > 0, rate.den > 0 else { return nil }
         var seconds: Double? = nil
@@ -95,6 +125,6 @@ public final class InputFile {
             seconds = durationSeconds
         }
         guard let s = seconds else { return nil }
-        return Int((s * av_q2d(rate)).rounded())
+        return FrameCount(count: Int((s * av_q2d(rate)).rounded()), exact: false)
     }
 }

@@ -13,6 +13,8 @@ public struct EncoderSettings: Sendable {
     public var options: [(key: String, value: String)]
     /// Encoder threads, 0 = automatic.
     public var threads: Int32
+    /// Keep x265's and SVT-AV1's own banners off stderr (they bypass av_log).
+    public var quietLibraryLogs: Bool = true
 
     public init(codec: String? = nil, crf: Int? = nil, preset: String? = nil, pixelFormat: String? = nil,
                 options: [(key: String, value: String)] = [], threads: Int32 = 0) {
@@ -101,17 +103,21 @@ public final class VideoEncoder {
         }
         if let preset = settings.preset { av_dict_set(&options, "preset", preset, 0) }
         for (key, value) in settings.options { av_dict_set(&options, key, value, 0) }
+        if settings.quietLibraryLogs {
+            if codecName == "libx265" {
+                let given = av_dict_get(options, "x265-params", nil, 0).map { String(cString: $0.pointee.value) }
+                av_dict_set(&options, "x265-params", given.map { "log-level=error:" + $0 } ?? "log-level=error", 0)
+            }
+            if codecName == "libsvtav1" { setenv("SVT_LOG", "1", 0) }
+        }
         let opened = avcodec_open2(ctx, codec, &options)
+        // (A throwing init still runs deinit, which frees the context.)
         if opened < 0 {
-            var c: UnsafeMutablePointer<AVCodecContext>? = ctx
-            avcodec_free_context(&c)
             throw MediaError(code: opened, function: "avcodec_open2", context: "opening encoder \(codecName) for \(where_)")
         }
         // Options nobody consumed are typos or options of another encoder: refuse them.
         if let left = av_dict_get(options, "", nil, AV_DICT_IGNORE_SUFFIX) {
             let key = String(cString: left.pointee.key)
-            var c: UnsafeMutablePointer<AVCodecContext>? = ctx
-            avcodec_free_context(&c)
             throw MediaInputError("encoder \(codecName) has no option '\(key)'")
         }
     }

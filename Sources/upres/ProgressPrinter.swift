@@ -14,6 +14,7 @@ final class ProgressPrinter {
     private var lastPrint = Date.distantPast
     private var lineShown = false
     private var input = ""
+    private var warningsShown = 0
 
     init(mode: ProgressMode) {
         let tty = isatty(STDERR_FILENO) != 0
@@ -23,7 +24,8 @@ final class ProgressPrinter {
 
     func start(_ job: UpscaleJob) {
         input = job.settings.input
-        for w in job.warnings { Diagnostics.warning("\(job.outputPath): \(w)") }
+        for w in job.warnings { Diagnostics.warning("\(input): \(w)") }
+        warningsShown = job.warnings.count
         guard enabled else { return }
         let s = job.sourceFormat, e = job.encodeFormat
         Diagnostics.write("upres: \(job.settings.input) -> \(job.outputPath): \(s.width)x\(s.height) -> "
@@ -61,7 +63,7 @@ final class ProgressPrinter {
 
     func finish(_ r: JobResult) {
         clearLine()
-        for w in r.warnings { Diagnostics.warning("\(input): \(w)") }
+        for w in r.warnings.dropFirst(warningsShown) { Diagnostics.warning("\(input): \(w)") }
         guard enabled else { return }
         let fps = r.elapsed > 0 ? Double(r.framesEncoded) / r.elapsed : 0
         let size = (try? FileManager.default.attributesOfItem(atPath: r.output)[.size] as? Int64) ?? nil

@@ -60,7 +60,7 @@ struct Upscale: ParsableCommand {
     }
 
     func run() throws {
-        MediaLog.setLevel(verbose ? .warning : .error)
+        MediaLog.setLevel(verbose ? .warning : .quiet)   // upres reports problems itself
         Interrupts.install()
         let mode: ProgressMode = quiet ? .none : progress
         let printer = ProgressPrinter(mode: mode)
