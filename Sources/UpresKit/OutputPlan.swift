@@ -47,14 +47,13 @@ public enum OutputNaming {
     /// `clip.mkv` -> `clip.upres-x2.mkv` beside the input; `frames/%05d.png` ->
     /// `frames/%05d.upres-x2.png`. Inputs whose extension no muxer knows get `.mkv`.
     public static func defaultOutput(for input: String, size: TargetSize) -> String {
-        let url = URL(fileURLWithPath: input)
-        let dir = url.deletingLastPathComponent().path
-        let ext = url.pathExtension
-        let stem = ext.isEmpty ? url.lastPathComponent : String(url.lastPathComponent.dropLast(ext.count + 1))
+        let path = input as NSString
+        let ext = path.pathExtension
+        let stem = (path.lastPathComponent as NSString).deletingPathExtension
         let known = !ext.isEmpty && OutputFile.muxer(for: "x.\(ext)") != nil
-        let newExt = known ? ext : "mkv"
-        let name = "\(stem).upres-\(size.label).\(newExt)"
-        return input.contains("/") ? (dir as NSString).appendingPathComponent(name) : name
+        let name = "\(stem).upres-\(size.label).\(known ? ext : "mkv")"
+        let dir = path.deletingLastPathComponent
+        return dir.isEmpty ? name : (dir as NSString).appendingPathComponent(name)
     }
 
     /// True when the path is an image-sequence pattern such as `frames/%05d.png`.

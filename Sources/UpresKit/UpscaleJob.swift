@@ -168,6 +168,10 @@ public final class UpscaleJob {
         if PixelFormat.isRGB(encodePixel) && !PixelFormat.isRGB(srcFormat) {
             enc.colour.matrix = AVCOL_SPC_RGB
             enc.colour.range = AVCOL_RANGE_JPEG
+        } else if !PixelFormat.isRGB(encodePixel) && PixelFormat.isRGB(srcFormat) {
+            // RGB -> YUV: state the matrix and range used, so players decode it back the same way.
+            enc.colour.matrix = enc.colour.effectiveMatrix(height: enc.height)
+            enc.colour.range = PixelFormat.isFullRangeJPEG(encodePixel) ? AVCOL_RANGE_JPEG : AVCOL_RANGE_MPEG
         }
         // H.264/HEVC/AV1 need even sizes for subsampled chroma: crop the last column/row.
         let shift = PixelFormat.chromaShift(encodePixel)
@@ -194,9 +198,10 @@ public final class UpscaleJob {
 
     // MARK: - Running
 
-    /// Runs the job. `progress` is called after every frame; `shouldStop` is polled
-    /// between packets (return true to abandon the run, leaving nothing behind).
-    public func run(progress: (JobProgress) -> Void = { _ in },
+    /// Runs the job. `onStart` is called once the output is open and its header written;
+    /// `progress` after every frame; `shouldStop` is polled between packets (return true to
+    /// abandon the run, leaving nothing behind).
+    public func run(onStart: () -> Void = {}, progress: (JobProgress) -> Void = { _ in },
                     shouldStop: () -> Bool = { false }) throws -> JobResult {
         let started = Date()
         let staging = try OutputStaging(finalPath: outputPath, overwrite: settings.overwrite)
@@ -291,6 +296,7 @@ public final class UpscaleJob {
             throw JobError(file: outputPath, message: "cannot write in \(OutputGuard.folder(of: outputPath)): \(e.message)")
         } catch { throw wrap(error, outputPath) }
 
+        onStart()
         let videoOut = streamMap[videoStream]
         let videoOutTimeBase = out.stream(videoOut).pointee.time_base
 

@@ -16,6 +16,12 @@ enum Interrupts {
         signal(SIGINT, handler)
         signal(SIGTERM, handler)
         signal(SIGPIPE, SIG_IGN)
+        // A parent may start us with these signals blocked (some process launchers do): unblock them.
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 }
 

@@ -76,8 +76,8 @@ struct Upscale: ParsableCommand {
                                            encoder: encoderSettings, overwrite: overwrite,
                                            decoderThreads: Int32(threads))
                 let job = try UpscaleJob(settings)
-                printer.start(job)
-                let result = try job.run(progress: { printer.update($0) }, shouldStop: { Interrupts.requested })
+                let result = try job.run(onStart: { printer.start(job) }, progress: { printer.update($0) },
+                                         shouldStop: { Interrupts.requested })
                 printer.finish(result)
             } catch is JobInterrupted {
                 printer.clearLine()

@@ -1,0 +1,44 @@
+# upres — build, test, demo. `make demo` and `make test` install what is missing first.
+PREFIX ?= /usr/local
+SWIFT ?= swift
+DEMO_IN := samples/harbour-pan.mp4
+DEMO_OUT := demo-output/harbour-pan.upres-x2.mp4
+export SWIFT_BACKTRACE ?= interactive=no
+
+.PHONY: all deps build release test test-swift demo install man clean
+
+all: build
+
+deps:
+	@./scripts/deps.sh
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release
+
+# The whole suite: unit tests plus CLI tests on real files made with the ffmpeg CLI.
+test: deps
+	$(SWIFT) build --build-tests
+	UPRES_BIN="$$($(SWIFT) build --show-bin-path)/upres" $(SWIFT) test --skip-build
+
+demo: release
+	@mkdir -p demo-output
+	$$($(SWIFT) build -c release --show-bin-path)/upres $(DEMO_IN) -o $(DEMO_OUT) --overwrite
+	@ffprobe -v error -count_frames -show_entries stream=index,codec_name,width,height,nb_read_frames,duration \
+	    -of compact=p=0 $(DEMO_OUT)
+	@echo "demo: wrote $(DEMO_OUT)"
+
+install: release
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 "$$($(SWIFT) build -c release --show-bin-path)/upres" $(DESTDIR)$(PREFIX)/bin/upres
+	install -m 644 man/upres.1 $(DESTDIR)$(PREFIX)/share/man/man1/upres.1
+
+# Regenerates man/upres.1 from the argument parser (swift-argument-parser's plugin).
+man: deps
+	$(SWIFT) package --allow-writing-to-directory man generate-manual --output-directory man --authors "the upres developers"
+	@if [ -f man/upres.1 ]; then echo "man: wrote man/upres.1"; fi
+
+clean:
+	rm -rf .build demo-output

@@ -1,0 +1,138 @@
+import Foundation
+import Testing
+
+/// Bad input gets a one-line error naming the file and the cause, a non-zero exit code,
+/// and no output file left behind.
+@Suite("Bad input is refused clearly")
+struct BadInputTests {
+    let fx = Fixtures.shared
+
+    struct Case: CustomTestStringConvertible, Sendable {
+        let name: String
+        let args: @Sendable (Scratch, Fixtures) throws -> [String]
+        let status: Int32
+        let mentions: [String]
+        var testDescription: String { name }
+    }
+
+    static let cases: [Case] = [
+        Case(name: "missing file", args: { _, _ in ["missing.mp4"] }, status: 1, mentions: ["missing.mp4", "no such file"]),
+        Case(name: "directory", args: { s, _ in
+            try FileManager.default.createDirectory(atPath: s.file("clips"), withIntermediateDirectories: true)
+            return ["clips"] }, status: 1, mentions: ["clips", "directory"]),
+        Case(name: "text file", args: { s, f in [try s.copy(f.path("notes.mp4"))] }, status: 1,
+             mentions: ["notes.mp4", "not a video"]),
+        Case(name: "audio only", args: { s, f in [try s.copy(f.path("audio.wav"))] }, status: 1,
+             mentions: ["audio.wav", "no video stream"]),
+        Case(name: "truncated header", args: { s, f in
+            let data = try Data(contentsOf: URL(fileURLWithPath: f.path("cfr.mp4")))
+            try data.prefix(2000).write(to: URL(fileURLWithPath: s.file("cut.mp4")))
+            return ["cut.mp4"] }, status: 1, mentions: ["cut.mp4", "damaged or truncated"]),
+        Case(name: "unwritable output", args: { s, f in [try s.copy(f.path("cfr.mp4")), "-o", "/proc/out.mp4"] },
+             status: 1, mentions: ["/proc/out.mp4", "cannot write"]),
+        Case(name: "missing output folder", args: { s, f in [try s.copy(f.path("cfr.mp4")), "-o", "nowhere/out.mp4"] },
+             status: 1, mentions: ["nowhere/out.mp4", "does not exist"]),
+        Case(name: "unknown container", args: { s, f in [try s.copy(f.path("cfr.mp4")), "-o", "out.xyz"] },
+             status: 1, mentions: ["out.xyz", "unknown output container"]),
+        Case(name: "unknown codec", args: { s, f in [try s.copy(f.path("cfr.mp4")), "--codec", "h999"] },
+             status: 1, mentions: ["unknown video encoder 'h999'"]),
+        Case(name: "codec the container cannot hold", args: { s, f in [try s.copy(f.path("cfr.mp4")), "-o", "o.webm"] + ["--codec", "libx264"] },
+             status: 1, mentions: ["o.webm", "cannot hold libx264"]),
+        Case(name: "unknown encoder option", args: { s, f in [try s.copy(f.path("cfr.mp4")), "--encoder-opt", "speed=9"] },
+             status: 1, mentions: ["no option 'speed'"]),
+        Case(name: "output is the input", args: { s, f in [try s.copy(f.path("cfr.mp4")), "-o", "cfr.mp4", "--overwrite"] },
+             status: 1, mentions: ["cfr.mp4", "is the input"]),
+        Case(name: "invalid scale", args: { s, f in [try s.copy(f.path("cfr.mp4")), "--scale", "5"] },
+             status: 2, mentions: ["--scale must be 2, 3 or 4"]),
+        Case(name: "scale and width", args: { s, f in [try s.copy(f.path("cfr.mp4")), "--scale", "2", "--width", "800"] },
+             status: 2, mentions: ["either --scale or --width"]),
+        Case(name: "unknown flag", args: { s, f in [try s.copy(f.path("cfr.mp4")), "--bogus"] },
+             status: 2, mentions: ["--bogus"]),
+    ]
+
+    @Test("is refused", arguments: cases)
+    func refused(_ c: Case) throws {
+        let s = try Scratch()
+        let args = try c.args(s, fx)
+        let before = s.listing
+        let r = try Upres.run(args + ["--progress", "plain"], cwd: s.path)
+        #expect(r.status == c.status, "\(c.name): \(r.stderr)")
+        for m in c.mentions { #expect(r.stderr.contains(m), "\(c.name): '\(m)' not in: \(r.stderr)") }
+        if c.status == 1 {
+            let lines = r.stderr.split(separator: "\n")
+            #expect(lines.count == 1, "one line: \(r.stderr)")
+            #expect(lines.first?.hasPrefix("upres: error: ") == true)
+        }
+        #expect(s.listing == before, "nothing written: \(s.listing)")
+    }
+}
+
+@Suite("Nothing is lost or half-written")
+struct SafetyTests {
+    let fx = Fixtures.shared
+
+    @Test("An existing output is never overwritten without --overwrite")
+    func noOverwrite() throws {
+        let s = try Scratch()
+        let input = try s.copy(fx.path("cfr.mp4"))
+        let out = s.file("cfr.upres-x2.mp4")
+        try Data("precious".utf8).write(to: URL(fileURLWithPath: out))
+        var r = try Upres.run([input, "-q"], cwd: s.path)
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("already exists (use --overwrite"))
+        #expect(try String(contentsOfFile: out, encoding: .utf8) == "precious")
+        r = try Upres.run([input, "-q", "--overwrite"], cwd: s.path)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try Probe.frameCount(out) == 48)
+        #expect(s.listing == ["cfr.mp4", "cfr.upres-x2.mp4"])
+    }
+
+    @Test("A truncated file is processed as far as it decodes, with a warning")
+    func truncatedInput() throws {
+        let s = try Scratch()
+        let input = try s.copy(fx.path("truncated.mkv"))
+        let r = try Upres.run([input, "-o", s.file("out.mkv"), "-q"], cwd: s.path)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("warning"))
+        #expect(r.stderr.contains("frames recovered"))
+        let frames = try Probe.frameCount(s.file("out.mkv"))
+        #expect(frames > 0 && frames < 48)
+        #expect(r.stderr.contains("\(frames) frames recovered"), "\(r.stderr)")
+    }
+
+    @Test("Ctrl-C leaves no output and no temporary file, exit 130")
+    func interrupted() throws {
+        let s = try Scratch()
+        let input = try s.copy(fx.path("long.mkv"))
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Upres.binary)
+        p.arguments = [input, "--scale", "4", "--codec", "ffv1", "-o", s.file("out.mkv"), "-q"]
+        p.currentDirectoryURL = URL(fileURLWithPath: s.path)
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        // Wait until the temporary output exists, then interrupt.
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline && !s.listing.contains(where: { $0.hasSuffix(".part") }) { usleep(20_000) }
+        #expect(s.listing.contains(where: { $0.hasSuffix(".part") }), "temporary output appears while running")
+        usleep(300_000)
+        kill(p.processIdentifier, SIGINT)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 130)
+        #expect(s.listing == ["long.mkv"])
+    }
+
+    @Test("--help and the man page describe the same options")
+    func helpMatchesManPage() throws {
+        let r = try Shell.run(Upres.binary, ["upscale", "--help"])
+        #expect(r.status == 0)
+        let man = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("man/upres.1").path
+        let page = try String(contentsOfFile: man, encoding: .utf8)
+        let flags = Set(r.stdout.split(whereSeparator: { " ,\n".contains($0) })
+            .filter { $0.hasPrefix("--") && $0.count > 2 }.map { String($0.dropFirst(2)) })
+        #expect(flags.count > 10)
+        for f in flags where f != "help" {
+            #expect(page.contains(" -\(f)"), "man page lacks --\(f): run `make man`")
+        }
+    }
+}

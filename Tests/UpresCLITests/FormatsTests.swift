@@ -1,0 +1,94 @@
+import Foundation
+import Testing
+
+@Suite("Encoders, images and sequences")
+struct FormatsTests {
+    let fx = Fixtures.shared
+
+    @Test("Each encoder writes a playable file with every frame",
+          arguments: [("libx265", "mp4"), ("libvpx-vp9", "mkv"), ("ffv1", "mkv"), ("libsvtav1", "mkv"), ("libx264", "mov")])
+    func encoders(_ codec: String, _ ext: String) throws {
+        let s = try Scratch()
+        let input = try s.copy(fx.path("cfr.mp4"))
+        let out = s.file("out.\(ext)")
+        let r = try Upres.run([input, "--codec", codec, "--preset", codec == "libsvtav1" ? "12" : (codec.hasPrefix("libx") ? "ultrafast" : "0"),
+                               "-o", out, "-q"] + (codec == "libvpx-vp9" ? ["--encoder-opt", "deadline=realtime", "--encoder-opt", "cpu-used=8"] : []),
+                              cwd: s.path)
+        if codec == "libvpx-vp9" || codec == "ffv1" {
+            // these encoders have no "preset" option: upres must say so
+            #expect(r.status == 1)
+            #expect(r.stderr.contains("has no option 'preset'"))
+            let again = try Upres.run([input, "--codec", codec, "-o", out, "-q"]
+                                      + (codec == "libvpx-vp9" ? ["--encoder-opt", "deadline=realtime", "--encoder-opt", "cpu-used=8"] : []),
+                                      cwd: s.path)
+            #expect(again.status == 0, "\(again.stderr)")
+        } else {
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        #expect(try Probe.frameCount(out) == 48)
+        #expect(Probe.int(try Probe.video(out)["width"]) == 640)
+        #expect(try Probe.packetHashes(out, stream: "a:0") == Probe.packetHashes(input, stream: "a:0"))
+    }
+
+    @Test("A still image upscales to an image")
+    func stillImage() throws {
+        let s = try Scratch()
+        let input = try s.copy(fx.path("photo.png"))
+        let r = try Upres.run([input, "-q"], cwd: s.path)
+        #expect(r.status == 0, "\(r.stderr)")
+        let v = try Probe.video(s.file("photo.upres-x2.png"))
+        #expect(v["codec_name"] as? String == "png")
+        #expect(Probe.int(v["width"]) == 400 && Probe.int(v["height"]) == 240)
+        let r2 = try Upres.run([input, "-o", s.file("photo.x4.jpg"), "--scale", "4", "-q"], cwd: s.path)
+        #expect(r2.status == 0, "\(r2.stderr)")
+        #expect(Probe.int(try Probe.video(s.file("photo.x4.jpg"))["width"]) == 800)
+        #expect(s.listing == ["photo.png", "photo.upres-x2.png", "photo.x4.jpg"])
+    }
+
+    @Test("An image sequence upscales to a sequence")
+    func imageSequence() throws {
+        let s = try Scratch()
+        let r = try Upres.run([fx.path("frames/%05d.png"), "-o", s.file("big/%05d.png"), "-q"], cwd: s.path)
+        #expect(r.status == 0, "\(r.stderr)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: s.file("big")).sorted()
+        #expect(files == (1...10).map { String(format: "%05d.png", $0) })
+        #expect(Probe.int(try Probe.video(s.file("big/00001.png"))["width"]) == 320)
+        // Again without --overwrite: refused, nothing touched.
+        let again = try Upres.run([fx.path("frames/%05d.png"), "-o", s.file("big/%05d.png"), "-q"], cwd: s.path)
+        #expect(again.status == 1)
+        #expect(again.stderr.contains("already exists"))
+    }
+
+    @Test("RGB to YUV states its matrix and range, so colours survive")
+    func rgbToYuvColours() throws {
+        let s = try Scratch()
+        let r = try Upres.run([fx.path("flat.png"), "-o", s.file("flat.mp4"), "-q"], cwd: s.path)
+        #expect(r.status == 0, "\(r.stderr)")
+        let v = try Probe.video(s.file("flat.mp4"))
+        #expect(v["color_space"] as? String == "smpte170m")
+        #expect(v["color_range"] as? String == "tv")
+        let rgb = try Shell.run(Shell.which("ffmpeg"), ["-nostdin", "-v", "error", "-i", s.file("flat.mp4"), "-frames:v", "1",
+                                                        "-f", "rawvideo", "-pix_fmt", "rgb24", s.file("frame.rgb")])
+        #expect(rgb.status == 0)
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: s.file("frame.rgb"))))
+        let n = bytes.count / 3
+        let mean = (0..<3).map { c in Double(stride(from: c, to: bytes.count, by: 3).reduce(0) { $0 + Int(bytes[$1]) }) / Double(n) }
+        #expect(abs(mean[0] - 0xC0) < 3 && abs(mean[1] - 0x40) < 3 && abs(mean[2] - 0x20) < 3, "\(mean)")
+    }
+
+    @Test("Lossless output of the sample: every frame, the audio, the length")
+    func sampleClip() throws {
+        let s = try Scratch()
+        let sample = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("samples/harbour-pan.mp4").path
+        let r = try Upres.run([sample, "--codec", "ffv1", "-o", s.file("pan.mkv"), "-q"], cwd: s.path)
+        #expect(r.status == 0, "\(r.stderr)")
+        // MP4 -> MKV: Matroska cannot start below zero, so the muxer shifts every stream by the
+        // AAC priming delay (as ffmpeg -c copy does); video and audio keep their relative timing.
+        let shift = try Probe.firstPacketTime(s.file("pan.mkv"), stream: "a:0") - Probe.firstPacketTime(sample, stream: "a:0")
+        #expect(abs(shift) < 0.05)
+        #expect(Probe.sameTimes(try Probe.framePTS(sample), try Probe.framePTS(s.file("pan.mkv")), offset: shift))
+        #expect(try Probe.frameCount(s.file("pan.mkv")) == 144)
+        #expect(try Probe.packetHashes(s.file("pan.mkv"), stream: "a:0") == Probe.packetHashes(sample, stream: "a:0"))
+    }
+}
