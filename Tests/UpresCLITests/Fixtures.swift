@@ -1,5 +1,8 @@
 import Foundation
 
+/// The fixture folder, removed when the test process exits.
+nonisolated(unsafe) private var fixtureFolderToRemove: String?
+
 /// Test media made once per test run with the ffmpeg CLI (installed by `make deps`):
 /// small, real files covering what upres must preserve.
 final class Fixtures: Sendable {
@@ -13,6 +16,8 @@ final class Fixtures: Sendable {
         dir = NSTemporaryDirectory() + "upres-fixtures-\(getpid())"
         try? FileManager.default.removeItem(atPath: dir)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        fixtureFolderToRemove = dir
+        atexit { if let d = fixtureFolderToRemove { try? FileManager.default.removeItem(atPath: d) } }
         let ff = { (args: [String]) in try Shell.ffmpeg(args, cwd: self.dir) }
         let src = ["-f", "lavfi", "-i"]
 
@@ -53,6 +58,10 @@ final class Fixtures: Sendable {
         // Non-square pixels (anamorphic SD).
         try ff(src + ["testsrc2=size=352x288:rate=25:duration=1", "-vf", "setsar=16/11", "-c:v", "libx264",
                       "-preset", "ultrafast", "anamorphic.mkv"])
+        // Interlaced SD with top-left chroma siting.
+        try ff(src + ["testsrc2=size=720x576:rate=25:duration=1", "-vf", "setfield=tff", "-c:v", "libx264",
+                      "-preset", "ultrafast", "-flags", "+ildct+ilme", "-x264-params", "tff=1",
+                      "-chroma_sample_location", "topleft", "interlaced.mkv"])
         // Truncated: the first 60 KB of the MKV (about a third of it).
         let full = try Data(contentsOf: URL(fileURLWithPath: "\(dir)/full.mkv"))
         try full.prefix(60_000).write(to: URL(fileURLWithPath: "\(dir)/truncated.mkv"))

@@ -138,6 +138,19 @@ struct PreservationTests {
         #expect(Probe.int(v["width"]) == 1000 && Probe.int(v["height"]) == 818)
     }
 
+    @Test("Field order and chroma siting tags are kept")
+    func fieldOrderAndChromaLocation() throws {
+        let s = try Scratch()
+        let input = try s.copy(fx.path("interlaced.mkv"))
+        let r = try Upres.run([input, "-o", s.file("out.mkv"), "-q"], cwd: s.path)
+        #expect(r.status == 0, "\(r.stderr)")
+        let src = try Probe.video(input), out = try Probe.video(s.file("out.mkv"))
+        #expect(src["chroma_location"] as? String == "topleft")
+        #expect(out["chroma_location"] as? String == "topleft")
+        #expect(out["field_order"] as? String == src["field_order"] as? String)
+        #expect(["tt", "tb"].contains(out["field_order"] as? String ?? ""))
+    }
+
     @Test("--width / --height keep the aspect ratio")
     func targetSize() throws {
         let s = try Scratch()
