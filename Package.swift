@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "upres", targets: ["upres"]),
         .library(name: "UpresMedia", targets: ["UpresMedia"]),
         .library(name: "UpresKit", targets: ["UpresKit"]),
+        .library(name: "UpresEngine", targets: ["UpresEngine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -23,6 +24,8 @@ let package = Package(
         .target(name: "CUpresShims", dependencies: ["CFFmpeg", "CNcurses", "CDNNL"]),
         // Media I/O: demux, decode, scale, encode, mux (FFmpeg).
         .target(name: "UpresMedia", dependencies: ["CUpresShims", "CFFmpeg"]),
+        // Network runtime: model files, graph IR, reference executor, oneDNN sessions.
+        .target(name: "UpresEngine", dependencies: ["CUpresShims", "CDNNL"]),
         // Upscaler stages and the job that runs a file end to end.
         .target(name: "UpresKit", dependencies: ["UpresMedia", "CUpresShims", "CFFmpeg"]),
         .executableTarget(name: "upres", dependencies: [
@@ -31,6 +34,7 @@ let package = Package(
         ]),
         .testTarget(name: "UpresMediaTests", dependencies: ["UpresMedia", "UpresKit"]),
         .testTarget(name: "UpresCLITests", dependencies: ["UpresMedia"]),
+        .testTarget(name: "UpresEngineTests", dependencies: ["UpresEngine"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -179,6 +179,17 @@ static inline const enum AVPixelFormat *upres_codec_pix_fmts(const AVCodec *c) {
 typedef void (*upres_log_sink)(int level, const char *line);
 void upres_set_log_sink(upres_log_sink fn);
 
+// ---------------------------------------------------------------- oneDNN
+#include <oneapi/dnnl/dnnl.h>
+// DNNL_MEMORY_ALLOCATE is a pointer-cast macro; DNNL_ARG_ATTR_MULTIPLE_POST_OP takes an argument.
+static inline void *upres_dnnl_memory_allocate(void) { return DNNL_MEMORY_ALLOCATE; }
+static inline int upres_dnnl_arg_post_op(int index, int arg) { return DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | arg; }
+static inline const char *upres_dnnl_impl_name(const_dnnl_primitive_desc_t pd) {
+    const char *name = NULL;
+    if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name) != dnnl_success) return "?";
+    return name;
+}
+
 // ---------------------------------------------------------------- OpenMP
 // omp.h lives in GCC's private include dir; declare the one call we need.
 void omp_set_num_threads(int n);

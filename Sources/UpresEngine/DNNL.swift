@@ -1,0 +1,161 @@
+import CDNNL
+import CUpresShims
+
+/// A failed oneDNN call (`dnnl_status_t`), with what upres asked for.
+public struct DNNLError: Error, CustomStringConvertible, Sendable {
+    public let status: UInt32
+    public let context: String
+    public var description: String { "oneDNN: \(DNNLError.name(status)) (\(context))" }
+    public var isUnimplemented: Bool { status == dnnl_unimplemented.rawValue }
+
+    static func name(_ s: UInt32) -> String {
+        switch s {
+        case dnnl_out_of_memory.rawValue: return "out of memory"
+        case dnnl_invalid_arguments.rawValue: return "invalid arguments"
+        case dnnl_unimplemented.rawValue: return "unimplemented"
+        case dnnl_runtime_error.rawValue: return "runtime error"
+        default: return "status \(s)"
+        }
+    }
+}
+
+@inline(__always)
+func dnnl(_ status: dnnl_status_t, _ context: @autoclosure () -> String) throws {
+    if status != dnnl_success { throw DNNLError(status: status.rawValue, context: context()) }
+}
+
+/// Owns a oneDNN CPU engine and an in-order stream (one per worker).
+final class DNNLContext {
+    let engine: dnnl_engine_t
+    let stream: dnnl_stream_t
+
+    init() throws {
+        var e: dnnl_engine_t? = nil
+        try dnnl(dnnl_engine_create(&e, dnnl_cpu, 0), "creating the CPU engine")
+        engine = e!
+        var s: dnnl_stream_t? = nil
+        let made = dnnl_stream_create(&s, e, dnnl_stream_default_flags.rawValue)
+        if made != dnnl_success { dnnl_engine_destroy(e) }
+        try dnnl(made, "creating a stream")
+        stream = s!
+    }
+
+    deinit {
+        dnnl_stream_destroy(stream)
+        dnnl_engine_destroy(engine)
+    }
+}
+
+/// A memory descriptor builder (dims in NCHW order, logical).
+enum MemoryDesc {
+    static func make(_ dims: [Int], _ type: dnnl_data_type_t, _ tag: dnnl_format_tag_t) throws -> dnnl_memory_desc_t {
+        var md = dnnl_memory_desc_t()
+        let d = dims.map { Int64($0) }
+        try dnnl(dnnl_memory_desc_init_by_tag(&md, Int32(d.count), d, type, tag), "memory desc \(dims)")
+        return md
+    }
+
+    static func strided(_ dims: [Int], _ strides: [Int], _ type: dnnl_data_type_t) throws -> dnnl_memory_desc_t {
+        var md = dnnl_memory_desc_t()
+        let d = dims.map { Int64($0) }, s = strides.map { Int64($0) }
+        try dnnl(dnnl_memory_desc_init_by_strides(&md, Int32(d.count), d, type, s), "strided memory desc \(dims)")
+        return md
+    }
+
+    static func size(_ md: dnnl_memory_desc_t) -> Int {
+        var m = md
+        return Int(dnnl_memory_desc_get_size(&m))
+    }
+
+    static func equal(_ a: dnnl_memory_desc_t, _ b: dnnl_memory_desc_t) -> Bool {
+        var x = a, y = b
+        return dnnl_memory_desc_equal(&x, &y) != 0
+    }
+}
+
+/// A oneDNN memory object over a buffer (owned by a `AlignedBuffer` kept alive elsewhere).
+final class DNNLMemory {
+    let memory: dnnl_memory_t
+    let desc: dnnl_memory_desc_t
+
+    init(_ desc: dnnl_memory_desc_t, _ ctx: DNNLContext, handle: UnsafeMutableRawPointer?) throws {
+        var md = desc
+        var m: dnnl_memory_t? = nil
+        try dnnl(dnnl_memory_create(&m, &md, ctx.engine, handle ?? upres_dnnl_memory_allocate()), "creating memory")
+        memory = m!
+        self.desc = desc
+    }
+
+    deinit { dnnl_memory_destroy(memory) }
+
+    var handle: UnsafeMutableRawPointer {
+        var p: UnsafeMutableRawPointer? = nil
+        dnnl_memory_get_data_handle(memory, &p)
+        return p!
+    }
+
+    func setHandle(_ p: UnsafeMutableRawPointer) { dnnl_memory_set_data_handle(memory, p) }
+}
+
+/// 64-byte aligned raw memory.
+final class AlignedBuffer {
+    let pointer: UnsafeMutableRawPointer
+    let size: Int
+    init(size: Int) {
+        self.size = max(size, 64)
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: self.size, alignment: 64)
+        pointer.initializeMemory(as: UInt8.self, repeating: 0, count: self.size)
+    }
+    deinit { pointer.deallocate() }
+}
+
+/// A created primitive, the name of the kernel oneDNN chose for it, and its fixed arguments.
+final class DNNLPrimitive {
+    let primitive: dnnl_primitive_t
+    let implementation: String
+
+    /// Takes ownership of nothing: `pd` is destroyed by the caller after this returns.
+    init(_ pd: dnnl_primitive_desc_t, _ context: String) throws {
+        var p: dnnl_primitive_t? = nil
+        try dnnl(dnnl_primitive_create(&p, pd), "creating \(context)")
+        primitive = p!
+        implementation = String(cString: upres_dnnl_impl_name(pd))
+    }
+
+    deinit { dnnl_primitive_destroy(primitive) }
+
+    func execute(_ ctx: DNNLContext, _ args: [dnnl_exec_arg_t]) throws {
+        try args.withUnsafeBufferPointer {
+            try dnnl(dnnl_primitive_execute(primitive, ctx.stream, Int32($0.count), $0.baseAddress), "executing \(implementation)")
+        }
+    }
+}
+
+/// Creates a primitive descriptor from an operation descriptor, returning nil when oneDNN has
+/// no implementation for it (so the caller can fall back), throwing on other errors.
+func makePrimitiveDesc<D>(_ desc: inout D, _ attr: dnnl_primitive_attr_t?, _ ctx: DNNLContext,
+                          _ what: String) throws -> dnnl_primitive_desc_t? {
+    var pd: dnnl_primitive_desc_t? = nil
+    let status = withUnsafePointer(to: &desc) { dnnl_primitive_desc_create(&pd, UnsafeRawPointer($0), attr, ctx.engine, nil) }
+    if status == dnnl_unimplemented { return nil }
+    try dnnl(status, what)
+    return pd
+}
+
+func queryMD(_ pd: dnnl_primitive_desc_t, _ what: dnnl_query_t) -> dnnl_memory_desc_t {
+    dnnl_primitive_desc_query_md(pd, what, 0)!.pointee
+}
+
+/// bf16 <-> f32 (round to nearest even).
+@inline(__always) func bf16(_ f: Float) -> UInt16 {
+    let bits = f.bitPattern
+    if f.isNaN { return 0x7FC0 }
+    return UInt16((bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
+}
+
+@inline(__always) func float(fromBF16 b: UInt16) -> Float { Float(bitPattern: UInt32(b) << 16) }
+
+enum OpenMP {
+    /// oneDNN's OpenMP threads for the calling thread (workers use 1; parallelism comes from tiles).
+    static func setThreads(_ n: Int) { upres_omp_set_num_threads(Int32(n)) }
+}

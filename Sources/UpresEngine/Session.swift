@@ -1,0 +1,412 @@
+import Foundation
+import CDNNL
+import CUpresShims
+
+/// Arithmetic precision of a session's activations and weights.
+public enum Precision: String, CaseIterable, Sendable {
+    case fp32, bf16
+
+    /// Whether oneDNN has kernels for this precision on this CPU (bf16 needs AVX-512 BF16
+    /// or AMX; on AVX2-only CPUs oneDNN 2.6 has no bf16 convolution).
+    public var isSupported: Bool {
+        self == .fp32 || Precision.bf16Supported
+    }
+
+    private static let bf16Supported: Bool = {
+        guard let ctx = try? DNNLContext() else { return false }
+        var s = (try? MemoryDesc.make([1, 16, 8, 8], dnnl_bf16, dnnl_nhwc)) ?? dnnl_memory_desc_t()
+        var w = (try? MemoryDesc.make([16, 16, 3, 3], dnnl_bf16, dnnl_format_tag_any)) ?? dnnl_memory_desc_t()
+        var d = s
+        var desc = dnnl_convolution_desc_t()
+        guard dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct, &s, &w, nil, &d,
+                                                 [1, 1], [1, 1], [1, 1]) == dnnl_success,
+              let pd = try? makePrimitiveDesc(&desc, nil, ctx, "bf16 probe") else { return false }
+        dnnl_primitive_desc_destroy(pd)
+        return true
+    }()
+
+    /// The instruction set oneDNN dispatches to on this CPU (`avx2`, `avx512_core_bf16`...).
+    public static var cpuISA: String {
+        switch dnnl_get_effective_cpu_isa() {
+        case dnnl_cpu_isa_avx2: return "avx2"
+        case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni"
+        case dnnl_cpu_isa_avx512_core: return "avx512_core"
+        case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni"
+        case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16"
+        case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx"
+        case dnnl_cpu_isa_sse41: return "sse41"
+        case dnnl_cpu_isa_avx: return "avx"
+        default: return "other"
+        }
+    }
+}
+
+/// One worker's compiled network for one input size: oneDNN primitives (layouts chosen by
+/// oneDNN, weights reordered once), activation buffers reused by liveness, one OpenMP thread.
+/// Create one per worker thread and input size; `run` it for every tile of that size.
+///
+///     let session = try Session(model: model, input: .init(1, 1, 180, 320), precision: .bf16)
+///     let output = try session.run(tile)
+public final class Session {
+    public let model: Model
+    public let inputShape: Tensor.Shape
+    public let outputShape: Tensor.Shape
+    public let precision: Precision
+    /// Multiply-adds of one run.
+    public let multiplyAdds: Int
+
+    private let ctx: DNNLContext
+    private var steps: [Step] = []
+    private var keep: [AnyObject] = []          // memories and buffers that primitives refer to
+    private let userInput: DNNLMemory
+    private let userOutput: DNNLMemory
+    private let inputBuffer: AlignedBuffer
+    private let outputBuffer: AlignedBuffer
+
+    /// Per-step timing, when enabled (for `upres bench`).
+    public var profiling = false
+    public private(set) var timeByKind: [String: Double] = [:]
+
+    struct Step {
+        var kind: String
+        var node: Int
+        var primitive: DNNLPrimitive?
+        var args: [dnnl_exec_arg_t]
+        var host: (() -> Void)?
+    }
+
+    public init(model: Model, input: Tensor.Shape, precision: Precision, threads: Int = 1) throws {
+        OpenMP.setThreads(threads)
+        self.model = model
+        self.inputShape = input
+        self.precision = precision
+        let graph = model.fusedGraph
+        let shapes = try graph.shapes(input: input)
+        outputShape = shapes[graph.output]
+        multiplyAdds = try graph.multiplyAdds(input: input)
+        ctx = try DNNLContext()
+        let dt = precision == .bf16 ? dnnl_bf16 : dnnl_f32
+
+        inputBuffer = AlignedBuffer(size: input.count * 4)
+        outputBuffer = AlignedBuffer(size: outputShape.count * 4)
+        userInput = try DNNLMemory(MemoryDesc.make(Session.dims(input), dnnl_f32, dnnl_nchw), ctx, handle: inputBuffer.pointer)
+        userOutput = try DNNLMemory(MemoryDesc.make(Session.dims(outputShape), dnnl_f32, dnnl_nchw), ctx,
+                                    handle: outputBuffer.pointer)
+
+        // Activation memories: NHWC in the session's precision, buffers reused once dead.
+        let readers = Graph.readers(graph.nodes, output: graph.output)
+        let lastUse = readers.enumerated().map { i, r in r.map { $0 < 0 ? Int.max : $0 }.max() ?? i }
+        var values: [DNNLMemory] = []
+        var free: [AlignedBuffer] = []
+        var dying: [[AlignedBuffer]] = Array(repeating: [], count: graph.nodes.count)
+        for (i, s) in shapes.enumerated() {
+            let md = try MemoryDesc.make(Session.dims(s), dt, dnnl_nhwc)
+            let size = MemoryDesc.size(md)
+            let pick = free.enumerated().filter { $0.element.size >= size }.min { $0.element.size < $1.element.size }
+            let buffer: AlignedBuffer
+            if let pick { buffer = pick.element; free.remove(at: pick.offset) } else { buffer = AlignedBuffer(size: size) }
+            keep.append(buffer)
+            values.append(try DNNLMemory(md, ctx, handle: buffer.pointer))
+            if lastUse[i] != Int.max { dying[min(lastUse[i], graph.nodes.count - 1)].append(buffer) }
+            free.append(contentsOf: dying[i])   // inputs whose last reader was node i
+        }
+        keep.append(contentsOf: values)
+
+        for (i, node) in graph.nodes.enumerated() {
+            try compile(node: node, index: i, shapes: shapes, values: values, dt: dt)
+        }
+        // Final output to the caller's f32 NCHW buffer.
+        try addReorder(from: values[graph.output], to: userOutput, kind: "output", node: graph.output)
+        OpenMP.setThreads(threads)
+    }
+
+    static func dims(_ s: Tensor.Shape) -> [Int] { [s.n, s.c, s.h, s.w] }
+
+    /// Runs the network on `input` (NCHW f32, `inputShape`); returns the output (NCHW f32).
+    public func run(_ input: Tensor) throws -> Tensor {
+        precondition(input.shape == inputShape, "session compiled for \(inputShape), got \(input.shape)")
+        input.data.withUnsafeBufferPointer { inputBuffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count * 4) }
+        try execute()
+        let out = outputBuffer.pointer.assumingMemoryBound(to: Float.self)
+        return Tensor(shape: outputShape, data: Array(UnsafeBufferPointer(start: out, count: outputShape.count)))
+    }
+
+    /// Runs on data already in `inputPointer`; the result is left in `outputPointer`.
+    public var inputPointer: UnsafeMutablePointer<Float> { inputBuffer.pointer.assumingMemoryBound(to: Float.self) }
+    public var outputPointer: UnsafePointer<Float> { UnsafePointer(outputBuffer.pointer.assumingMemoryBound(to: Float.self)) }
+
+    public func execute() throws {
+        for step in steps {
+            let start = profiling ? DispatchTime.now().uptimeNanoseconds : 0
+            if let p = step.primitive { try p.execute(ctx, step.args) } else { step.host?() }
+            if profiling {
+                dnnl_stream_wait(ctx.stream)
+                timeByKind[step.kind, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            }
+        }
+        dnnl_stream_wait(ctx.stream)
+    }
+
+    public func resetProfile() { timeByKind = [:] }
+
+    /// The oneDNN kernel chosen for each primitive (`brgconv:avx512_core`, `jit:uni`...).
+    public var implementations: [(kind: String, implementation: String)] {
+        steps.compactMap { s in s.primitive.map { (s.kind, $0.implementation) } }
+    }
+
+    // MARK: - Compilation
+
+    private func arg(_ a: Int32, _ m: DNNLMemory) -> dnnl_exec_arg_t { dnnl_exec_arg_t(arg: a, memory: m.memory) }
+
+    private func compile(node: Node, index i: Int, shapes: [Tensor.Shape], values: [DNNLMemory], dt: dnnl_data_type_t) throws {
+        let src = node.inputs.first.map { values[$0] }
+        let dst = values[i]
+        switch node.op {
+        case .input:
+            try addReorder(from: userInput, to: dst, kind: "input", node: i)
+        case .conv(let c):
+            try addConv(c, src: src!, dst: dst, values: values, node: i, dt: dt, inShape: shapes[node.inputs[0]], outShape: shapes[i])
+        case .activation(let a):
+            try addActivation(a, src: src!, dst: dst, node: i, channels: shapes[i].c)
+        case .add, .mul:
+            try addBinary(node.op == .add ? dnnl_binary_add : dnnl_binary_mul, src!, values[node.inputs[1]], dst,
+                          kind: node.op == .add ? "add" : "mul", node: i)
+        case .concat:
+            var mds = node.inputs.map { values[$0].desc }
+            var dmd = dst.desc
+            var pd: dnnl_primitive_desc_t? = nil
+            try dnnl(dnnl_concat_primitive_desc_create(&pd, &dmd, Int32(mds.count), 1, &mds, nil, ctx.engine), "concat")
+            defer { dnnl_primitive_desc_destroy(pd) }
+            var args = node.inputs.enumerated().map { arg(Int32(DNNL_ARG_MULTIPLE_SRC) + Int32($0.offset), values[$0.element]) }
+            args.append(arg(DNNL_ARG_DST, dst))
+            steps.append(Step(kind: "concat", node: i, primitive: try DNNLPrimitive(pd!, "concat"), args: args))
+        case .pixelShuffle(let r):
+            let s = shapes[node.inputs[0]], o = shapes[i]
+            let c = o.c
+            let dims = [s.n, c, r, r, s.h, s.w]
+            let srcMD = try MemoryDesc.strided(dims, [s.h * s.w * s.c, r * r, r, 1, s.w * s.c, s.c], dt)
+            let dstMD = try MemoryDesc.strided(dims, [o.h * o.w * c, 1, o.w * c, c, r * o.w * c, r * c], dt)
+            let from = try DNNLMemory(srcMD, ctx, handle: src!.handle)
+            let to = try DNNLMemory(dstMD, ctx, handle: dst.handle)
+            keep.append(from); keep.append(to)
+            try addReorder(from: from, to: to, kind: "pixel shuffle", node: i)
+        case .maxPool(let k, let st, let p):
+            let s = shapes[node.inputs[0]], o = shapes[i]
+            var d = dnnl_pooling_v2_desc_t()
+            var smd = src!.desc, dmd = dst.desc
+            let padR = [(o.h - 1) * st + k - s.h - p, (o.w - 1) * st + k - s.w - p].map { Int64(max(0, $0)) }
+            try dnnl(dnnl_pooling_v2_forward_desc_init(&d, dnnl_forward_inference, dnnl_pooling_max, &smd, &dmd,
+                                                       [Int64(st), Int64(st)], [Int64(k), Int64(k)], [0, 0],
+                                                       [Int64(p), Int64(p)], padR), "max pool")
+            try addSimple(&d, kind: "pool", node: i, args: [(DNNL_ARG_SRC, src!), (DNNL_ARG_DST, dst)])
+        case .resizeBilinear, .nearestUpsample:
+            var d = dnnl_resampling_desc_t()
+            var smd = src!.desc, dmd = dst.desc
+            let alg = node.op == .resizeBilinear ? dnnl_resampling_linear : dnnl_resampling_nearest
+            try dnnl(dnnl_resampling_forward_desc_init(&d, dnnl_forward_inference, alg, nil, &smd, &dmd), "resampling")
+            try addSimple(&d, kind: "resize", node: i, args: [(DNNL_ARG_SRC, src!), (DNNL_ARG_DST, dst)])
+        case .meanPlusStd, .globalMean:
+            let s = shapes[node.inputs[0]]
+            let withStd = node.op == .meanPlusStd
+            let bf = dt == dnnl_bf16
+            let from = src!.handle, to = dst.handle
+            steps.append(Step(kind: "statistics", node: i, primitive: nil, args: [], host: {
+                ChannelStatistics.compute(from: from, to: to, pixels: s.h * s.w, channels: s.c, bf16: bf, withStd: withStd)
+            }))
+        case .channelScale(let w):
+            let weights = try constant(w, channels: w.count)
+            try addBinary(dnnl_binary_mul, src!, weights, dst, kind: "mul", node: i)
+        }
+    }
+
+    /// A plain f32 [1, C, 1, 1] constant (PReLU slopes, channel weights).
+    private func constant(_ values: [Float], channels: Int) throws -> DNNLMemory {
+        let buffer = AlignedBuffer(size: values.count * 4)
+        values.withUnsafeBufferPointer { buffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count * 4) }
+        let m = try DNNLMemory(MemoryDesc.make([1, channels, 1, 1], dnnl_f32, dnnl_nchw), ctx, handle: buffer.pointer)
+        keep.append(buffer); keep.append(m)
+        return m
+    }
+
+    private func addSimple<D>(_ desc: inout D, kind: String, node: Int, attr: dnnl_primitive_attr_t? = nil,
+                              args: [(Int32, DNNLMemory)]) throws {
+        guard let pd = try makePrimitiveDesc(&desc, attr, ctx, kind) else {
+            throw DNNLError(status: dnnl_unimplemented.rawValue, context: kind)
+        }
+        defer { dnnl_primitive_desc_destroy(pd) }
+        steps.append(Step(kind: kind, node: node, primitive: try DNNLPrimitive(pd, kind), args: args.map { arg($0.0, $0.1) }))
+    }
+
+    private func addReorder(from: DNNLMemory, to: DNNLMemory, kind: String, node: Int) throws {
+        steps.append(Step(kind: kind, node: node, primitive: try reorderPrimitive(from.desc, to.desc),
+                          args: [arg(DNNL_ARG_FROM, from), arg(DNNL_ARG_TO, to)]))
+    }
+
+    private func reorderPrimitive(_ a: dnnl_memory_desc_t, _ b: dnnl_memory_desc_t) throws -> DNNLPrimitive {
+        var s = a, d = b
+        var pd: dnnl_primitive_desc_t? = nil
+        try dnnl(dnnl_reorder_primitive_desc_create(&pd, &s, ctx.engine, &d, ctx.engine, nil), "reorder")
+        defer { dnnl_primitive_desc_destroy(pd) }
+        return try DNNLPrimitive(pd!, "reorder")
+    }
+
+    private func addBinary(_ alg: dnnl_alg_kind_t, _ a: DNNLMemory, _ b: DNNLMemory, _ dst: DNNLMemory,
+                           kind: String, node: Int) throws {
+        var d = dnnl_binary_desc_t()
+        var amd = a.desc, bmd = b.desc, dmd = dst.desc
+        try dnnl(dnnl_binary_desc_init(&d, alg, &amd, &bmd, &dmd), kind)
+        try addSimple(&d, kind: kind, node: node, args: [(DNNL_ARG_SRC_0, a), (DNNL_ARG_SRC_1, b), (DNNL_ARG_DST, dst)])
+    }
+
+    private static func eltwise(_ a: Activation) -> (dnnl_alg_kind_t, Float)? {
+        switch a {
+        case .relu: return (dnnl_eltwise_relu, 0)
+        case .leakyRelu(let s): return (dnnl_eltwise_relu, s)
+        case .gelu: return (dnnl_eltwise_gelu_erf, 0)
+        case .sigmoid: return (dnnl_eltwise_logistic, 0)
+        case .tanh: return (dnnl_eltwise_tanh, 0)
+        case .prelu: return nil
+        }
+    }
+
+    private func addActivation(_ a: Activation, src: DNNLMemory, dst: DNNLMemory, node: Int, channels: Int) throws {
+        var smd = src.desc
+        if let (alg, alpha) = Session.eltwise(a) {
+            var d = dnnl_eltwise_desc_t()
+            try dnnl(dnnl_eltwise_forward_desc_init(&d, dnnl_forward_inference, alg, &smd, alpha, 0), "eltwise")
+            try addSimple(&d, kind: "activation", node: node, args: [(DNNL_ARG_SRC, src), (DNNL_ARG_DST, dst)])
+        } else if case .prelu(let slopes) = a {
+            let w = try constant(slopes, channels: channels)
+            var d = dnnl_prelu_desc_t()
+            var wmd = w.desc
+            try dnnl(dnnl_prelu_forward_desc_init(&d, dnnl_forward_inference, &smd, &wmd), "prelu")
+            try addSimple(&d, kind: "activation", node: node,
+                          args: [(DNNL_ARG_SRC, src), (DNNL_ARG_WEIGHTS, w), (DNNL_ARG_DST, dst)])
+        }
+    }
+
+    private func addConv(_ c: Convolution, src: DNNLMemory, dst: DNNLMemory, values: [DNNLMemory], node: Int,
+                         dt: dnnl_data_type_t, inShape s: Tensor.Shape, outShape o: Tensor.Shape) throws {
+        let k = c.kernel
+        let g = c.groups
+        let wdims = g == 1 ? [c.outChannels, c.inChannels, k, k] : [g, c.outChannels / g, c.inChannels / g, k, k]
+        var wAny = try MemoryDesc.make(wdims, dt, dnnl_format_tag_any)
+        var bmd = try MemoryDesc.make([c.outChannels], dnnl_f32, dnnl_a)
+        var smd = src.desc, dmd = dst.desc
+        let ek = (k - 1) * c.dilation + 1
+        let padR = [(o.h - 1) * c.stride + ek - s.h - c.padding, (o.w - 1) * c.stride + ek - s.w - c.padding].map { Int64($0) }
+        var d = dnnl_convolution_desc_t()
+        let strides = [Int64(c.stride), Int64(c.stride)], dilates = [Int64(c.dilation - 1), Int64(c.dilation - 1)]
+        let padL = [Int64(c.padding), Int64(c.padding)]
+        let hasBias = c.bias != nil
+        let status = withUnsafePointer(to: &bmd) { b in
+            dnnl_dilated_convolution_forward_desc_init(&d, dnnl_forward_inference, dnnl_convolution_direct, &smd, &wAny,
+                                                       hasBias ? b : nil, &dmd, strides, dilates, padL, padR)
+        }
+        try dnnl(status, "convolution \(wdims)")
+
+        // Post-ops; if oneDNN cannot fuse them, run them as separate primitives.
+        var fusedPostOps = c.postOps
+        var pd: dnnl_primitive_desc_t? = nil
+        var postArgs: [dnnl_exec_arg_t] = []
+        while true {
+            var attr: dnnl_primitive_attr_t? = nil
+            try dnnl(dnnl_primitive_attr_create(&attr), "attr")
+            defer { dnnl_primitive_attr_destroy(attr) }
+            var po: dnnl_post_ops_t? = nil
+            try dnnl(dnnl_post_ops_create(&po), "post ops")
+            defer { dnnl_post_ops_destroy(po) }
+            postArgs = []
+            for (idx, p) in fusedPostOps.enumerated() {
+                switch p {
+                case .activation(.prelu(let slopes)):
+                    try dnnl(dnnl_post_ops_append_prelu(po, 1 << 1), "prelu post-op")
+                    postArgs.append(arg(Int32(upres_dnnl_arg_post_op(Int32(idx), DNNL_ARG_WEIGHTS)), try constant(slopes, channels: slopes.count)))
+                case .activation(let a):
+                    let (alg, alpha) = Session.eltwise(a)!
+                    try dnnl(dnnl_post_ops_append_eltwise(po, 1, alg, alpha, 0), "eltwise post-op")
+                case .add(let j), .mul(let j):
+                    var md = values[j].desc
+                    if case .add = p {
+                        try dnnl(dnnl_post_ops_append_binary(po, dnnl_binary_add, &md), "binary post-op")
+                    } else {
+                        try dnnl(dnnl_post_ops_append_binary(po, dnnl_binary_mul, &md), "binary post-op")
+                    }
+                    postArgs.append(arg(Int32(upres_dnnl_arg_post_op(Int32(idx), DNNL_ARG_SRC_1)), values[j]))
+                }
+            }
+            try dnnl(dnnl_primitive_attr_set_post_ops(attr, po), "set post ops")
+            if let made = try makePrimitiveDesc(&d, attr, ctx, "convolution") { pd = made; break }
+            guard !fusedPostOps.isEmpty else {
+                throw DNNLError(status: dnnl_unimplemented.rawValue, context: "convolution \(wdims)")
+            }
+            fusedPostOps.removeLast()
+        }
+        defer { dnnl_primitive_desc_destroy(pd) }
+        let kind = g > 1 && g == c.outChannels ? "depthwise conv" : (k == 1 ? "conv 1x1" : "conv \(k)x\(k)")
+
+        // Weights: reorder once from plain f32 to the layout and type the kernel wants.
+        let chosen = queryMD(pd!, dnnl_query_weights_md)
+        let plain = try MemoryDesc.make(wdims, dnnl_f32, g == 1 ? dnnl_oihw : dnnl_goihw)
+        let plainBuffer = AlignedBuffer(size: c.weights.data.count * 4)
+        c.weights.data.withUnsafeBufferPointer { plainBuffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count * 4) }
+        let plainMem = try DNNLMemory(plain, ctx, handle: plainBuffer.pointer)
+        let wBuffer = AlignedBuffer(size: MemoryDesc.size(chosen))
+        let wMem = try DNNLMemory(chosen, ctx, handle: wBuffer.pointer)
+        try reorderPrimitive(plain, chosen).execute(ctx, [arg(DNNL_ARG_FROM, plainMem), arg(DNNL_ARG_TO, wMem)])
+        dnnl_stream_wait(ctx.stream)
+        keep.append(wBuffer); keep.append(wMem)
+        var args = [arg(DNNL_ARG_SRC, src), arg(DNNL_ARG_WEIGHTS, wMem), arg(DNNL_ARG_DST, dst)]
+        if let bias = c.bias { args.append(arg(DNNL_ARG_BIAS, try constantVector(bias))) }
+        args += postArgs
+        steps.append(Step(kind: kind, node: node, primitive: try DNNLPrimitive(pd!, kind), args: args))
+
+        // Post-ops oneDNN could not fuse.
+        for p in c.postOps.dropFirst(fusedPostOps.count) {
+            switch p {
+            case .activation(let a): try addActivation(a, src: dst, dst: dst, node: node, channels: o.c)
+            case .add(let j): try addBinary(dnnl_binary_add, dst, values[j], dst, kind: "add", node: node)
+            case .mul(let j): try addBinary(dnnl_binary_mul, dst, values[j], dst, kind: "mul", node: node)
+            }
+        }
+    }
+
+    private func constantVector(_ v: [Float]) throws -> DNNLMemory {
+        let buffer = AlignedBuffer(size: v.count * 4)
+        v.withUnsafeBufferPointer { buffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count * 4) }
+        let m = try DNNLMemory(MemoryDesc.make([v.count], dnnl_f32, dnnl_a), ctx, handle: buffer.pointer)
+        keep.append(buffer); keep.append(m)
+        return m
+    }
+}
+
+/// Per-channel mean (+ population standard deviation) of an NHWC tensor, on the host.
+enum ChannelStatistics {
+    static func compute(from: UnsafeMutableRawPointer, to: UnsafeMutableRawPointer, pixels: Int, channels: Int,
+                        bf16 isBF16: Bool, withStd: Bool) {
+        var sum = [Double](repeating: 0, count: channels)
+        var squares = [Double](repeating: 0, count: channels)
+        var values = [Float](repeating: 0, count: channels)
+        for p in 0..<pixels {
+            if isBF16 {
+                let row = from.assumingMemoryBound(to: UInt16.self) + p * channels
+                for c in 0..<channels { values[c] = float(fromBF16: row[c]) }
+            } else {
+                let row = from.assumingMemoryBound(to: Float.self) + p * channels
+                for c in 0..<channels { values[c] = row[c] }
+            }
+            for c in 0..<channels {
+                let v = Double(values[c])
+                sum[c] += v
+                squares[c] += v * v
+            }
+        }
+        for c in 0..<channels {
+            let mean = sum[c] / Double(pixels)
+            let variance = max(0, squares[c] / Double(pixels) - mean * mean)
+            let r = Float(mean + (withStd ? variance.squareRoot() : 0))
+            if isBF16 { to.assumingMemoryBound(to: UInt16.self)[c] = bf16(r) }
+            else { to.assumingMemoryBound(to: Float.self)[c] = r }
+        }
+    }
+}
