@@ -27,9 +27,9 @@ let package = Package(
         // Network runtime: model files, graph IR, reference executor, oneDNN sessions.
         .target(name: "UpresEngine", dependencies: ["CUpresShims", "CDNNL"]),
         // Upscaler stages and the job that runs a file end to end.
-        .target(name: "UpresKit", dependencies: ["UpresMedia", "CUpresShims", "CFFmpeg"]),
+        .target(name: "UpresKit", dependencies: ["UpresMedia", "UpresEngine", "CUpresShims", "CFFmpeg"]),
         .executableTarget(name: "upres", dependencies: [
-            "UpresKit", "UpresMedia",
+            "UpresKit", "UpresMedia", "UpresEngine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "UpresMediaTests", dependencies: ["UpresMedia", "UpresKit"]),

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import UpresKit
 import UpresMedia
+import UpresEngine
 
 struct Upscale: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -28,8 +29,15 @@ struct Upscale: ParsableCommand {
     @OptionGroup(title: "Size") var size: SizeOptions
     @OptionGroup(title: "Encoding") var encoding: EncodingOptions
 
-    @Option(help: ArgumentHelp("Upscaler: lanczos or bicubic.", valueName: "name"))
+    @Option(help: ArgumentHelp("Classical upscaler when no --model is given: lanczos or bicubic.", valueName: "name"))
     var upscaler: String = "lanczos"
+
+    @Option(help: ArgumentHelp("SR network: a model file (.safetensors, see docs/model-format.md).", valueName: "path"))
+    var model: String?
+
+    @Option(help: ArgumentHelp("Network precision: auto (bf16 where the CPU has bf16 kernels), fp32 or bf16.",
+                               valueName: "mode"))
+    var precision: PrecisionChoice = .auto
 
     @Option(help: ArgumentHelp("Threads for decoding and scaling (0 = all cores).", valueName: "n"))
     var threads: Int = 0
@@ -67,12 +75,25 @@ struct Upscale: ParsableCommand {
         let target = try size.target()
         let encoderSettings = try encoding.settings(threads: Int32(threads))
         let filter = ScaleFilter(rawValue: upscaler)!
+        let factory: any UpscalerFactory
+        if let model {
+            let loaded: Model
+            do { loaded = try Model(contentsOf: URL(fileURLWithPath: model)) } catch {
+                Diagnostics.error("\(error)")
+                throw ExitCode(ExitStatus.failed)
+            }
+            let p = try precision.resolve()
+            let cores = threads > 0 ? threads : ProcessInfo.processInfo.activeProcessorCount
+            factory = NetworkUpscalerFactory(model: loaded, precision: p, threads: cores)
+        } else {
+            factory = ClassicalUpscalerFactory(filter: filter, threads: Int32(threads))
+        }
         var failures = 0
         for input in inputs {
             if Interrupts.requested { break }
             do {
                 let settings = JobSettings(input: input, output: output, size: target,
-                                           upscaler: ClassicalUpscalerFactory(filter: filter, threads: Int32(threads)),
+                                           upscaler: factory,
                                            encoder: encoderSettings, overwrite: overwrite,
                                            decoderThreads: Int32(threads))
                 let job = try UpscaleJob(settings)
@@ -91,6 +112,23 @@ struct Upscale: ParsableCommand {
         }
         if Interrupts.requested { Foundation.exit(ExitStatus.interrupted) }
         if failures > 0 { throw ExitCode(ExitStatus.failed) }
+    }
+}
+
+enum PrecisionChoice: String, ExpressibleByArgument, CaseIterable {
+    case auto, fp32, bf16
+
+    func resolve() throws -> Precision {
+        switch self {
+        case .auto: return Precision.bf16.isSupported ? .bf16 : .fp32
+        case .fp32: return .fp32
+        case .bf16:
+            guard Precision.bf16.isSupported else {
+                Diagnostics.error("--precision bf16: this CPU has no bf16 kernels (oneDNN ISA \(Precision.cpuISA)); use fp32 or auto")
+                throw ExitCode(ExitStatus.usage)
+            }
+            return .bf16
+        }
     }
 }
 
