@@ -5,7 +5,7 @@ DEMO_IN := samples/harbour-pan.mp4
 DEMO_OUT := demo-output/harbour-pan.upres-x2.mp4
 export SWIFT_BACKTRACE ?= interactive=no
 
-.PHONY: all deps build release test test-swift demo install man clean
+.PHONY: all deps build release test test-swift test-training train-setup bench demo install man clean
 
 all: build
 
@@ -18,10 +18,24 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-# The whole suite: unit tests plus CLI tests on real files made with the ffmpeg CLI.
-test: deps
+# The whole suite: Swift unit tests, CLI tests on real files made with the ffmpeg CLI, and the
+# training code's pytest suite (a few seconds once its venv exists).
+test: test-swift test-training
+
+test-swift: deps
 	$(SWIFT) build --build-tests
 	UPRES_BIN="$$($(SWIFT) build --show-bin-path)/upres" $(SWIFT) test --skip-build
+
+test-training: train-setup
+	$(MAKE) -C training test
+
+# Python venv for training/ (PyTorch CPU wheel, pinned in training/requirements.txt).
+train-setup:
+	$(MAKE) -C training setup
+
+# Engine benchmark: every built-in architecture, 1 and all cores (release build).
+bench: release
+	$$($(SWIFT) build -c release --show-bin-path)/upres bench
 
 demo: release
 	@mkdir -p demo-output

@@ -107,6 +107,11 @@ public struct SafeTensorsFile: Sendable {
 
     /// Writes tensors (F32) and metadata as a safetensors file.
     public static func write(_ tensors: [(String, Tensor)], metadata: [String: String], to url: URL) throws {
+        try encode(tensors, metadata: metadata).write(to: url, options: .atomic)
+    }
+
+    /// Tensors (F32, written with their 4-D shape) and metadata as safetensors bytes.
+    public static func encode(_ tensors: [(String, Tensor)], metadata: [String: String]) throws -> Data {
         var header: [String: Any] = ["__metadata__": metadata]
         var offset = 0
         var body = Data()
@@ -122,6 +127,6 @@ public struct SafeTensorsFile: Sendable {
         withUnsafeBytes(of: UInt64(json.count).littleEndian) { out.append(contentsOf: $0) }
         out.append(json)
         out.append(body)
-        try out.write(to: url, options: .atomic)
+        return out
     }
 }

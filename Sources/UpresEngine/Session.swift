@@ -56,6 +56,8 @@ public final class Session {
     public let multiplyAdds: Int
 
     private let ctx: DNNLContext
+    /// oneDNN (OpenMP) threads inside this session.
+    public let threads: Int
     private var steps: [Step] = []
     private var keep: [AnyObject] = []          // memories and buffers that primitives refer to
     private let userInput: DNNLMemory
@@ -77,6 +79,7 @@ public final class Session {
 
     public init(model: Model, input: Tensor.Shape, precision: Precision, threads: Int = 1) throws {
         OpenMP.setThreads(threads)
+        self.threads = threads
         self.model = model
         self.inputShape = input
         self.precision = precision
@@ -136,6 +139,7 @@ public final class Session {
     public var outputPointer: UnsafePointer<Float> { UnsafePointer(outputBuffer.pointer.assumingMemoryBound(to: Float.self)) }
 
     public func execute() throws {
+        OpenMP.setThreads(threads)   // per calling thread; sessions may be run from worker threads
         for step in steps {
             let start = profiling ? DispatchTime.now().uptimeNanoseconds : 0
             if let p = step.primitive { try p.execute(ctx, step.args) } else { step.host?() }
@@ -336,7 +340,13 @@ public final class Session {
                 }
             }
             try dnnl(dnnl_primitive_attr_set_post_ops(attr, po), "set post ops")
-            if let made = try makePrimitiveDesc(&d, attr, ctx, "convolution") { pd = made; break }
+            if let made = try makePrimitiveDesc(&d, attr, ctx, "convolution") {
+                // oneDNN falls back to its reference kernel for fusions its fast kernels lack
+                // (PReLU post-ops in 2.6): a separate PReLU pass is far cheaper than that.
+                let impl = String(cString: upres_dnnl_impl_name(made))
+                if !impl.hasPrefix("ref") || fusedPostOps.isEmpty { pd = made; break }
+                dnnl_primitive_desc_destroy(made)
+            }
             guard !fusedPostOps.isEmpty else {
                 throw DNNLError(status: dnnl_unimplemented.rawValue, context: "convolution \(wdims)")
             }

@@ -121,16 +121,17 @@ struct SafetyTests {
         #expect(s.listing == ["long.mkv"])
     }
 
-    @Test("--help and the man page describe the same options")
-    func helpMatchesManPage() throws {
-        let r = try Shell.run(Upres.binary, ["upscale", "--help"])
+    @Test("--help and the man page describe the same options", arguments: ["upscale", "bench", "models"])
+    func helpMatchesManPage(_ command: String) throws {
+        let r = try Shell.run(Upres.binary, [command, "--help"])
         #expect(r.status == 0)
         let man = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("man/upres.1").path
         let page = try String(contentsOfFile: man, encoding: .utf8)
+        #expect(page.contains(command))
         let flags = Set(r.stdout.split(whereSeparator: { " ,\n".contains($0) })
             .filter { $0.hasPrefix("--") && $0.count > 2 }.map { String($0.dropFirst(2)) })
-        #expect(flags.count > 10)
+        #expect(!flags.isEmpty)
         for f in flags where f != "help" {
             #expect(page.contains(" -\(f)"), "man page lacks --\(f): run `make man`")
         }

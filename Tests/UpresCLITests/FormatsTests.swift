@@ -92,3 +92,62 @@ struct FormatsTests {
         #expect(try Probe.packetHashes(s.file("pan.mkv"), stream: "a:0") == Probe.packetHashes(sample, stream: "a:0"))
     }
 }
+
+@Suite("SR network upscaling")
+struct NetworkTests {
+    let fx = Fixtures.shared
+    static let goldens = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("UpresEngineTests/Goldens").path
+
+    @Test("--model runs a network on the luma plane; every frame, the audio and the tags kept",
+          arguments: ["ten420.mkv", "odd.mkv"])
+    func modelUpscale(_ name: String) throws {
+        let s = try Scratch()
+        let input = try s.copy(fx.path(name))
+        let r = try Upres.run([input, "--model", "\(Self.goldens)/plain-x2-prelu.safetensors", "--codec", "ffv1",
+                               "-o", s.file("out.mkv"), "-q"], cwd: s.path)
+        #expect(r.status == 0, "\(r.stderr)")
+        let src = try Probe.video(input), out = try Probe.video(s.file("out.mkv"))
+        #expect(Probe.int(out["width"]) == 2 * Probe.int(src["width"])!)
+        #expect(out["pix_fmt"] as? String == src["pix_fmt"] as? String)
+        #expect(try Probe.framePTS(s.file("out.mkv")) == Probe.framePTS(input))
+    }
+
+    @Test("a network at another scale reaches the requested size")
+    func modelOtherScale() throws {
+        let s = try Scratch()
+        let input = try s.copy(fx.path("cfr.mp4"))
+        let r = try Upres.run([input, "--model", "\(Self.goldens)/plain-x3-leaky.safetensors", "--width", "800",
+                               "-o", s.file("out.mp4"), "-q"], cwd: s.path)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(Probe.int(try Probe.video(s.file("out.mp4"))["width"]) == 800)
+        #expect(try Probe.frameCount(s.file("out.mp4")) == 48)
+    }
+
+    @Test("a bad model file is refused before anything is written")
+    func badModel() throws {
+        let s = try Scratch()
+        let input = try s.copy(fx.path("cfr.mp4"))
+        try Data("not a model".utf8).write(to: URL(fileURLWithPath: s.file("bad.safetensors")))
+        let r = try Upres.run([input, "--model", s.file("bad.safetensors")], cwd: s.path)
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("bad.safetensors"))
+        #expect(s.listing == ["bad.safetensors", "cfr.mp4"])
+        let rgb = try Upres.run([input, "--model", "\(Self.goldens)/plain-x4-rgb-relu.safetensors", "--scale", "4"], cwd: s.path)
+        #expect(rgb.status == 1)
+        #expect(rgb.stderr.contains("RGB models"))
+    }
+
+    @Test("upres bench measures the engine and prints JSON")
+    func bench() throws {
+        let r = try Shell.run(Upres.binary, ["bench", "--model", "\(Self.goldens)/plain-x2-prelu.safetensors",
+                                             "--size", "64x48", "--threads", "1", "--seconds", "0.2", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let obj = try JSONSerialization.jsonObject(with: Data(r.stdout.split(separator: "\n")[0].utf8)) as? [String: Any]
+        for key in ["model", "precision", "threads", "macs_per_pixel", "ms_per_frame", "mpix_per_s", "gflops", "peak_gflops"] {
+            #expect(obj?[key] != nil, "missing \(key)")
+        }
+        #expect((obj?["gflops"] as? Double ?? 0) > 0)
+        #expect((obj?["peak_gflops"] as? Double ?? 0) > 0)
+    }
+}

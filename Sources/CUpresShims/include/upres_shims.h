@@ -190,6 +190,9 @@ static inline const char *upres_dnnl_impl_name(const_dnnl_primitive_desc_t pd) {
     return name;
 }
 
+/// Single-thread fp32 peak of this core in GFLOPS from an FMA loop (peak.c); 0 if unknown.
+double upres_measure_peak_gflops(double seconds, int *vector_bits);
+
 // ---------------------------------------------------------------- OpenMP
 // omp.h lives in GCC's private include dir; declare the one call we need.
 void omp_set_num_threads(int n);

@@ -1,0 +1,158 @@
+import ArgumentParser
+import Foundation
+import UpresEngine
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure the network engine: time per frame, megapixels/s, GFLOPS and % of this CPU's peak.",
+        discussion: """
+            Runs each model on a synthetic frame. Without --model, runs upres's architectures with \
+            seeded random weights (labelled 'random'): speed does not depend on weight values. \
+            --threads 2 runs two workers side by side, each with its own session and one oneDNN \
+            thread, as the tile scheduler does. The peak is measured on this core with an FMA loop.
+            """)
+
+    @Option(name: .customLong("model"), help: ArgumentHelp("Model file to measure (repeatable).", valueName: "path"))
+    var models: [String] = []
+
+    @Option(help: ArgumentHelp("Frame size (input of the network).", valueName: "WxH"))
+    var size: String = "320x180"
+
+    @Option(help: ArgumentHelp("Worker counts to measure, comma-separated (default: 1 and all cores).", valueName: "list"))
+    var threads: String?
+
+    @Option(help: ArgumentHelp("fp32, bf16 or all (default: all this CPU supports).", valueName: "p"))
+    var precision: String = "all"
+
+    @Option(help: ArgumentHelp("Seconds per measurement.", valueName: "s"))
+    var seconds: Double = 2
+
+    @Flag(help: "One JSON object per measurement on stdout.")
+    var json = false
+
+    func validate() throws {
+        guard parseSize() != nil else { throw ValidationError("--size must look like 320x180") }
+        guard parseThreads() != nil else { throw ValidationError("--threads takes positive numbers, e.g. 1,2") }
+        guard ["all", "fp32", "bf16"].contains(precision) else { throw ValidationError("--precision must be fp32, bf16 or all") }
+        if seconds <= 0 || seconds > 600 { throw ValidationError("--seconds must be between 0 and 600") }
+    }
+
+    func parseSize() -> (Int, Int)? {
+        let p = size.split(separator: "x").compactMap { Int($0) }
+        return p.count == 2 && p[0] >= 8 && p[1] >= 8 && p[0] <= 8192 && p[1] <= 8192 ? (p[0], p[1]) : nil
+    }
+
+    func parseThreads() -> [Int]? {
+        guard let t = threads else {
+            let cores = ProcessInfo.processInfo.activeProcessorCount
+            return cores > 1 ? [1, cores] : [1]
+        }
+        let list = t.split(separator: ",").compactMap { Int($0) }
+        return list.isEmpty || list.contains(where: { $0 < 1 || $0 > 256 }) ? nil : list
+    }
+
+    func run() throws {
+        let (w, h) = parseSize()!
+        var precisions = Precision.allCases.filter(\.isSupported)
+        if precision != "all" {
+            guard let p = Precision(rawValue: precision), p.isSupported else {
+                Diagnostics.error("--precision \(precision): this CPU has no bf16 kernels (oneDNN ISA \(Precision.cpuISA))")
+                throw ExitCode(ExitStatus.usage)
+            }
+            precisions = [p]
+        }
+        var targets: [(Model, String)] = []
+        if models.isEmpty {
+            for spec in ModelZoo.architectures { targets.append((try ModelZoo.randomModel(spec), "random")) }
+        } else {
+            for path in models {
+                do { targets.append((try Model(contentsOf: URL(fileURLWithPath: path)), "file")) } catch {
+                    Diagnostics.error("\(error)")
+                    throw ExitCode(ExitStatus.failed)
+                }
+            }
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        if !json {
+            print("upres bench: \(w)x\(h) frame, oneDNN ISA \(Precision.cpuISA), measured peak "
+                  + String(format: "%.1f", Benchmark.peakGFLOPS) + " GFLOPS per core (fp32 FMA loop)")
+            print(pad("model", 18) + pad("weights", 8) + pad("prec", 6) + pad("thr", 4) + pad("MACs/px", 9)
+                  + pad("ms/frame", 10) + pad("Mpix/s", 8) + pad("GFLOPS", 8) + "% peak")
+        }
+        for (model, weights) in targets {
+            for p in precisions {
+                for t in parseThreads()! {
+                    let r = try Benchmark.run(model: model, width: w, height: h, precision: p, workers: t,
+                                              seconds: seconds, weights: weights)
+                    if json {
+                        print(String(decoding: try encoder.encode(r), as: UTF8.self))
+                    } else {
+                        print(pad(r.model, 18) + pad(r.weights, 8) + pad(r.precision, 6) + pad(String(t), 4)
+                              + pad(String(r.macs_per_pixel), 9) + pad(String(format: "%.2f", r.ms_per_frame), 10)
+                              + pad(String(format: "%.2f", r.mpix_per_s), 8) + pad(String(format: "%.1f", r.gflops), 8)
+                              + String(format: "%.0f%%", r.percent_of_peak))
+                        if t == 1 {
+                            let total = r.ms_by_kind.values.reduce(0, +)
+                            let parts = r.ms_by_kind.sorted { $0.value > $1.value }.prefix(6)
+                                .map { "\($0.key) \(String(format: "%.0f", 100 * $0.value / max(total, 1e-9)))%" }
+                            print("    time by layer: " + parts.joined(separator: ", "))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s + " " : s + String(repeating: " ", count: n - s.count) }
+}
+
+struct Models: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List upres's models (or describe model files): cost, parameters, quality, provenance.")
+
+    @Argument(help: ArgumentHelp("Model files to describe (default: the built-in list).", valueName: "path"))
+    var paths: [String] = []
+
+    func run() throws {
+        if paths.isEmpty {
+            print("Built-in architectures (luma). No trained weights are embedded yet: they run only in")
+            print("`upres bench` with seeded random weights. Use --model FILE to upscale with a trained file.")
+            print("")
+            print("name              MACs/px  params   receptive field  description")
+            for spec in ModelZoo.architectures {
+                let m = try ModelZoo.randomModel(spec)
+                let rf = m.graph.nodes.contains { if case .meanPlusStd = $0.op { return true }; if case .maxPool = $0.op { return true }; return false }
+                    ? "global" : String(receptiveField(m))
+                print(spec.name.padding(toLength: 18, withPad: " ", startingAt: 0)
+                      + String(m.info.macsPerPixel).padding(toLength: 9, withPad: " ", startingAt: 0)
+                      + String(m.info.parameters).padding(toLength: 9, withPad: " ", startingAt: 0)
+                      + rf.padding(toLength: 17, withPad: " ", startingAt: 0) + spec.summary)
+            }
+            return
+        }
+        var failed = false
+        for path in paths {
+            do {
+                let m = try Model(contentsOf: URL(fileURLWithPath: path))
+                let i = m.info
+                print("\(path): \(i.arch) x\(i.scale), \(i.inChannels == 1 ? "luma" : "RGB"), \(i.macsPerPixel) MACs/px, "
+                      + "\(i.parameters) parameters, receptive field \(i.receptiveField.map(String.init) ?? "global")")
+                print("  config: \(i.config)")
+                for (k, v) in i.provenance.sorted(by: { $0.key < $1.key }) { print("  \(k): \(v)") }
+            } catch {
+                Diagnostics.error("\(error)")
+                failed = true
+            }
+        }
+        if failed { throw ExitCode(ExitStatus.failed) }
+    }
+
+    /// Side of the input window one output pixel depends on, from the conv kernels (chains only).
+    private func receptiveField(_ m: Model) -> Int {
+        1 + m.graph.nodes.reduce(0) { acc, n in
+            if case .conv(let c) = n.op { return acc + (c.kernel - 1) * c.dilation }
+            return acc
+        }
+    }
+}
