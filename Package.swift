@@ -24,8 +24,10 @@ let package = Package(
         .target(name: "CUpresShims", dependencies: ["CFFmpeg", "CNcurses", "CDNNL"]),
         // Media I/O: demux, decode, scale, encode, mux (FFmpeg).
         .target(name: "UpresMedia", dependencies: ["CUpresShims", "CFFmpeg"]),
+        // Model files embedded in the binary (.incbin of Sources/CUpresModels/models/*.safetensors).
+        .target(name: "CUpresModels", exclude: ["models"], cSettings: [.headerSearchPath("models")]),
         // Network runtime: model files, graph IR, reference executor, oneDNN sessions.
-        .target(name: "UpresEngine", dependencies: ["CUpresShims", "CDNNL"]),
+        .target(name: "UpresEngine", dependencies: ["CUpresShims", "CDNNL", "CUpresModels"]),
         // Upscaler stages and the job that runs a file end to end.
         .target(name: "UpresKit", dependencies: ["UpresMedia", "UpresEngine", "CUpresShims", "CFFmpeg"]),
         .executableTarget(name: "upres", dependencies: [
@@ -34,7 +36,7 @@ let package = Package(
         ]),
         .testTarget(name: "UpresMediaTests", dependencies: ["UpresMedia", "UpresKit"]),
         .testTarget(name: "UpresCLITests", dependencies: ["UpresMedia"]),
-        .testTarget(name: "UpresEngineTests", dependencies: ["UpresEngine"]),
+        .testTarget(name: "UpresEngineTests", dependencies: ["UpresEngine"], exclude: ["Goldens"]),
     ],
     swiftLanguageModes: [.v6]
 )

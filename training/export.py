@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Export a trained model to upres's weights file (safetensors, see FORMAT.md) plus a golden
+"""Export a trained model to upres's weights file (safetensors, see docs/model-format.md) plus a golden
 input/output pair for the Swift tests.
 
     .venv/bin/python export.py plain_x2_short                      # run name (or run dir / .pt)

@@ -47,6 +47,9 @@ public final class Model: Sendable {
         guard m["format"] == "upres-model" else {
             throw fail("not an upres model (metadata 'format' is \(m["format"].map { "'\($0)'" } ?? "missing"), expected 'upres-model')")
         }
+        guard m["version"] == "1" else {
+            throw fail("model format version \(m["version"].map { "'\($0)'" } ?? "missing") is not supported (this upres reads version 1)")
+        }
         guard let arch = m["arch"] else { throw fail("metadata has no 'arch'") }
         guard let scale = m["scale"].flatMap(Int.init), (1...8).contains(scale) else { throw fail("metadata 'scale' is missing or invalid") }
         guard let inChannels = m["in_channels"].flatMap(Int.init), [1, 3].contains(inChannels) else {

@@ -12,7 +12,7 @@ struct Bench: ParsableCommand {
             thread, as the tile scheduler does. The peak is measured on this core with an FMA loop.
             """)
 
-    @Option(name: .customLong("model"), help: ArgumentHelp("Model file to measure (repeatable).", valueName: "path"))
+    @Option(name: .customLong("model"), help: ArgumentHelp("Model file or built-in model to measure (repeatable).", valueName: "name|path"))
     var models: [String] = []
 
     @Option(help: ArgumentHelp("Frame size (input of the network).", valueName: "WxH"))
@@ -66,7 +66,7 @@ struct Bench: ParsableCommand {
             for spec in ModelZoo.architectures { targets.append((try ModelZoo.randomModel(spec), "random")) }
         } else {
             for path in models {
-                do { targets.append((try Model(contentsOf: URL(fileURLWithPath: path)), "file")) } catch {
+                do { targets.append((try ModelSource.load(path), "trained")) } catch {
                     Diagnostics.error("\(error)")
                     throw ExitCode(ExitStatus.failed)
                 }
@@ -116,9 +116,15 @@ struct Models: ParsableCommand {
 
     func run() throws {
         if paths.isEmpty {
-            print("Built-in architectures (luma). No trained weights are embedded yet: they run only in")
-            print("`upres bench` with seeded random weights. Use --model FILE to upscale with a trained file.")
+            let embedded = EmbeddedModels.names
+            if embedded.isEmpty {
+                print("No trained model is built into this binary yet: upscaling uses lanczos unless --model FILE is given.")
+            } else {
+                print("Built-in trained models (upres-xN is the default for scale N):")
+                for name in embedded { try describe(ModelSource.load(name), label: name) }
+            }
             print("")
+            print("Architectures (luma) measured by `upres bench` with seeded random weights:")
             print("name              MACs/px  params   receptive field  description")
             for spec in ModelZoo.architectures {
                 let m = try ModelZoo.randomModel(spec)
@@ -134,18 +140,21 @@ struct Models: ParsableCommand {
         var failed = false
         for path in paths {
             do {
-                let m = try Model(contentsOf: URL(fileURLWithPath: path))
-                let i = m.info
-                print("\(path): \(i.arch) x\(i.scale), \(i.inChannels == 1 ? "luma" : "RGB"), \(i.macsPerPixel) MACs/px, "
-                      + "\(i.parameters) parameters, receptive field \(i.receptiveField.map(String.init) ?? "global")")
-                print("  config: \(i.config)")
-                for (k, v) in i.provenance.sorted(by: { $0.key < $1.key }) { print("  \(k): \(v)") }
+                try describe(ModelSource.load(path), label: path)
             } catch {
                 Diagnostics.error("\(error)")
                 failed = true
             }
         }
         if failed { throw ExitCode(ExitStatus.failed) }
+    }
+
+    private func describe(_ m: Model, label: String) {
+        let i = m.info
+        print("\(label): \(i.arch) x\(i.scale), \(i.inChannels == 1 ? "luma" : "RGB"), \(i.macsPerPixel) MACs/px, "
+              + "\(i.parameters) parameters, receptive field \(i.receptiveField.map(String.init) ?? "global")")
+        print("  config: \(i.config)")
+        for (k, v) in i.provenance.sorted(by: { $0.key < $1.key }) { print("  \(k): \(v)") }
     }
 
     /// Side of the input window one output pixel depends on, from the conv kernels (chains only).

@@ -29,10 +29,12 @@ struct Upscale: ParsableCommand {
     @OptionGroup(title: "Size") var size: SizeOptions
     @OptionGroup(title: "Encoding") var encoding: EncodingOptions
 
-    @Option(help: ArgumentHelp("Classical upscaler when no --model is given: lanczos or bicubic.", valueName: "name"))
-    var upscaler: String = "lanczos"
+    @Option(help: ArgumentHelp("Use a classical upscaler instead of a network: lanczos or bicubic.", valueName: "name"))
+    var upscaler: String?
 
-    @Option(help: ArgumentHelp("SR network: a model file (.safetensors, see docs/model-format.md).", valueName: "path"))
+    @Option(help: ArgumentHelp(
+        "SR network: a built-in model name (see `upres models`) or a model file (.safetensors, docs/model-format.md). Default: the built-in upres-xN model for the scale, when there is one, else lanczos.",
+        valueName: "name|path"))
     var model: String?
 
     @Option(help: ArgumentHelp("Network precision: auto (bf16 where the CPU has bf16 kernels), fp32 or bf16.",
@@ -59,9 +61,10 @@ struct Upscale: ParsableCommand {
         if output != nil && inputs.count > 1 {
             throw ValidationError("--output names one file: with several inputs, leave it out (outputs go beside each input)")
         }
-        if ScaleFilter(rawValue: upscaler) == nil || ![ScaleFilter.lanczos, .bicubic].contains(ScaleFilter(rawValue: upscaler)!) {
+        if let upscaler, !["lanczos", "bicubic"].contains(upscaler) {
             throw ValidationError("--upscaler must be lanczos or bicubic, not '\(upscaler)'")
         }
+        if upscaler != nil && model != nil { throw ValidationError("use either --model or --upscaler, not both") }
         if threads < 0 { throw ValidationError("--threads must be 0 (all cores) or more") }
         _ = try size.target()
         _ = try encoding.settings(threads: 0)
@@ -74,11 +77,16 @@ struct Upscale: ParsableCommand {
         let printer = ProgressPrinter(mode: mode)
         let target = try size.target()
         let encoderSettings = try encoding.settings(threads: Int32(threads))
-        let filter = ScaleFilter(rawValue: upscaler)!
         let factory: any UpscalerFactory
-        if let model {
+        var chosen = model
+        if chosen == nil && upscaler == nil {
+            let scale: Int
+            if case .scale(let s) = target { scale = s } else { scale = 2 }
+            if EmbeddedModels.names.contains("upres-x\(scale)") { chosen = "upres-x\(scale)" }
+        }
+        if let chosen {
             let loaded: Model
-            do { loaded = try Model(contentsOf: URL(fileURLWithPath: model)) } catch {
+            do { loaded = try ModelSource.load(chosen) } catch {
                 Diagnostics.error("\(error)")
                 throw ExitCode(ExitStatus.failed)
             }
@@ -86,7 +94,7 @@ struct Upscale: ParsableCommand {
             let cores = threads > 0 ? threads : ProcessInfo.processInfo.activeProcessorCount
             factory = NetworkUpscalerFactory(model: loaded, precision: p, threads: cores)
         } else {
-            factory = ClassicalUpscalerFactory(filter: filter, threads: Int32(threads))
+            factory = ClassicalUpscalerFactory(filter: ScaleFilter(rawValue: upscaler ?? "lanczos")!, threads: Int32(threads))
         }
         var failures = 0
         for input in inputs {
@@ -112,6 +120,19 @@ struct Upscale: ParsableCommand {
         }
         if Interrupts.requested { Foundation.exit(ExitStatus.interrupted) }
         if failures > 0 { throw ExitCode(ExitStatus.failed) }
+    }
+}
+
+/// `--model` takes a file path or the name of a built-in model.
+enum ModelSource {
+    static func load(_ nameOrPath: String) throws -> Model {
+        if FileManager.default.fileExists(atPath: nameOrPath) {
+            return try Model(contentsOf: URL(fileURLWithPath: nameOrPath))
+        }
+        if let m = try EmbeddedModels.model(named: nameOrPath) { return m }
+        let builtIn = EmbeddedModels.names
+        throw ModelFileError("\(nameOrPath): no such model file or built-in model"
+                             + (builtIn.isEmpty ? "" : " (built-in: \(builtIn.joined(separator: ", ")))"))
     }
 }
 

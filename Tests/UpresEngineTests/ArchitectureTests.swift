@@ -124,3 +124,23 @@ struct BadModelFileTests {
         do { _ = try Model(contentsOf: url); Issue.record("loaded") } catch { #expect("\(error)".contains("do not fit")) }
     }
 }
+
+@Suite("Embedded models")
+struct EmbeddedModelTests {
+    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Sources/CUpresModels/models")
+
+    @Test("every model file in Sources/CUpresModels/models is in the binary, byte for byte, and loads")
+    func embedded() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.folder.path)
+            .filter { $0.hasSuffix(".safetensors") }.sorted()
+        #expect(EmbeddedModels.names == files.map { String($0.dropLast(".safetensors".count)) })
+        for (name, file) in zip(EmbeddedModels.names, files) {
+            let data = try Data(contentsOf: Self.folder.appendingPathComponent(file))
+            #expect(EmbeddedModels.all.first { $0.name == name }?.data == data)
+            let model = try #require(try EmbeddedModels.model(named: name))
+            #expect(model.info.provenance["iterations"].flatMap(Int.init) ?? 0 > 0, "\(name) is a trained model")
+        }
+        #expect(try EmbeddedModels.model(named: "no-such-model") == nil)
+    }
+}

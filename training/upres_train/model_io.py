@@ -1,7 +1,7 @@
 """Loading models from runs, checkpoints and exported files; writing upres model files.
 
 Model file = safetensors with fp32 weights (names = the fused model's state_dict keys) and the
-metadata listed in training/FORMAT.md. A golden file holds a fixed-seed input and the fp32
+metadata listed in docs/model-format.md. A golden file holds a fixed-seed input and the fp32
 output of the same model, for the Swift engine's tests.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Minimal reader/writer of the safetensors format (see training/FORMAT.md), with no dependency
+"""Minimal reader/writer of the safetensors format (see docs/model-format.md), with no dependency
 beyond numpy/torch, so it documents exactly what the Swift reader has to handle. The tests
 cross-check it against the `safetensors` package.
 

@@ -3,7 +3,7 @@
 Everything here must be reproducible by the Swift/oneDNN engine, so only a small set of
 operations is used: zero-padded "same" convolutions, the activations in `ACTIVATIONS`,
 pixel shuffle (torch.nn.PixelShuffle channel order) and a nearest-neighbour global skip.
-See training/FORMAT.md for the exact semantics the Swift side implements.
+See docs/model-format.md for the exact semantics the Swift side implements.
 """
 from __future__ import annotations
 
