@@ -113,6 +113,30 @@ struct NetworkTests {
         #expect(try Probe.framePTS(s.file("out.mkv")) == Probe.framePTS(input))
     }
 
+    @Test("the built-in upres-x2 model is the default at x2, and beats lanczos on the sample")
+    func defaultModel() throws {
+        let s = try Scratch()
+        let sample = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("samples/harbour-pan.mp4").path
+        // Ground truth: the sample itself; input: its half-size version (bicubic, like the training data).
+        try Shell.ffmpeg(["-i", sample, "-frames:v", "12", "-vf", "scale=160:90:flags=bicubic", "-c:v", "ffv1", "small.mkv"],
+                         cwd: s.path)
+        let r = try Upres.run(["small.mkv", "--codec", "ffv1", "-o", "net.mkv", "--progress", "plain"], cwd: s.path, network: true)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains("upres-x2"), "default model named in the start line: \(r.stderr)")
+        _ = try Upres.run(["small.mkv", "--codec", "ffv1", "-o", "lanczos.mkv", "--upscaler", "lanczos"], cwd: s.path)
+        func psnr(_ file: String) throws -> Double {
+            let p = try Shell.run(Shell.which("ffmpeg"), ["-nostdin", "-i", file, "-i", sample, "-frames:v", "12", "-lavfi",
+                                                         "[0:v]format=yuv420p[a];[1:v]format=yuv420p[b];[a][b]psnr", "-f", "null", "-"],
+                                  cwd: s.path)
+            let line = p.stderr.split(separator: "\n").first { $0.contains("PSNR y:") } ?? ""
+            let y = line.split(separator: " ").first { $0.hasPrefix("y:") }.map { Double($0.dropFirst(2)) ?? 0 } ?? 0
+            return y
+        }
+        let net = try psnr(s.file("net.mkv")), lanczos = try psnr(s.file("lanczos.mkv"))
+        #expect(net > lanczos + 0.5, "Y-PSNR network \(net) dB vs lanczos \(lanczos) dB")
+    }
+
     @Test("a network at another scale reaches the requested size")
     func modelOtherScale() throws {
         let s = try Scratch()

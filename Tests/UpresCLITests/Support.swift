@@ -67,8 +67,11 @@ enum Upres {
         return root.appendingPathComponent(".build/debug/upres").path
     }()
 
-    static func run(_ args: [String], cwd: String) throws -> RunResult {
-        try Shell.run(binary, args, cwd: cwd)
+    /// Runs upres. Media tests pin the classical upscaler (fast in debug builds, and what they
+    /// check does not depend on the upscaler); pass `network: true` to keep the default model.
+    static func run(_ args: [String], cwd: String, network: Bool = false) throws -> RunResult {
+        let pinned = network || args.contains("--model") || args.contains("--upscaler") ? args : args + ["--upscaler", "lanczos"]
+        return try Shell.run(binary, pinned, cwd: cwd)
     }
 }
 

@@ -119,6 +119,35 @@ struct OperationTests {
     }
 }
 
+extension OperationTests {
+    /// The same operations on 16 and 24 channels (channel counts that fill SIMD blocks).
+    @Test("whole-block channel counts", arguments: [16, 24])
+    func wholeBlockChannels(_ c: Int) throws {
+        let shape = Tensor.Shape(1, c, 17, 11)
+        let p = Precision.fp32
+        try Self.check("conv", input: shape, precision: p, fuse: true) { n in
+            n.append(Node(op: .conv(Self.conv(c, c, k: 3, seed: 21)), inputs: [0], name: "c"))
+            n.append(Node(op: .activation(.prelu((0..<c).map { Float($0) / Float(c) - 0.5 })), inputs: [1], name: "a"))
+            n.append(Node(op: .conv(Self.conv(c, c, k: 3, groups: c, seed: 22)), inputs: [2], name: "dw"))
+            n.append(Node(op: .add, inputs: [3, 0], name: "add"))
+            n.append(Node(op: .conv(Self.conv(c, c / 2, k: 1, post: [.activation(.gelu)], seed: 23)), inputs: [4], name: "pw"))
+            n.append(Node(op: .concat, inputs: [5, 4, 5], name: "cat"))
+            n.append(Node(op: .conv(Self.conv(2 * c, c, k: 3, stride: 2, seed: 24)), inputs: [6], name: "s2"))
+            n.append(Node(op: .maxPool(kernel: 7, stride: 3, padding: 3), inputs: [7], name: "mp"))
+            n.append(Node(op: .resizeBilinear, inputs: [8, 4], name: "rs"))
+            n.append(Node(op: .conv(Self.conv(c, c, k: 1, post: [.activation(.sigmoid)], seed: 25)), inputs: [9], name: "ex"))
+            n.append(Node(op: .mul, inputs: [4, 10], name: "esa"))
+            n.append(Node(op: .meanPlusStd, inputs: [11], name: "st"))
+            n.append(Node(op: .conv(Self.conv(c, c, k: 1, post: [.activation(.sigmoid)], seed: 26)), inputs: [12], name: "w"))
+            n.append(Node(op: .mul, inputs: [11, 13], name: "cca"))
+            n.append(Node(op: .channelScale((0..<c).map { Float($0) / 9 }), inputs: [14], name: "cs"))
+            n.append(Node(op: .conv(Self.conv(c, 4, k: 3, seed: 27)), inputs: [15], name: "tail"))
+            n.append(Node(op: .pixelShuffle(2), inputs: [16], name: "ps"))
+            return 17
+        }
+    }
+}
+
 enum TestModels {
     /// Wraps a hand-built graph as a Model (through a real safetensors round trip of nothing but metadata).
     static func model(graph: Graph) throws -> Model {
