@@ -66,7 +66,7 @@ struct Bench: ParsableCommand {
             for spec in ModelZoo.architectures { targets.append((try ModelZoo.randomModel(spec), "random")) }
         } else {
             for path in models {
-                do { targets.append((try ModelSource.load(path), "file")) } catch {
+                do { targets.append((try ModelSource.load(path), EmbeddedModels.names.contains(path) ? "built-in" : "file")) } catch {
                     Diagnostics.error("\(error)")
                     throw ExitCode(ExitStatus.failed)
                 }
