@@ -73,7 +73,15 @@ public final class Model: Sendable {
             let params = file.entries.values.reduce(0) { $0 + $1.shape.reduce(1, *) }
             var provenance: [String: String] = [:]
             if let p = m["provenance"], let obj = try? JSONSerialization.jsonObject(with: Data(p.utf8)) as? [String: Any] {
-                for (k, v) in obj { provenance[k] = "\(v)" }
+                for (k, v) in obj {
+                    if v is NSNull { continue }
+                    if JSONSerialization.isValidJSONObject(v),
+                       let d = try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys, .withoutEscapingSlashes]) {
+                        provenance[k] = String(decoding: d, as: UTF8.self)
+                    } else {
+                        provenance[k] = "\(v)"
+                    }
+                }
             }
             info = ModelInfo(name: name, arch: arch, scale: scale, inChannels: inChannels,
                              outChannels: out.c, receptiveField: m["receptive_field"].flatMap(Int.init),
