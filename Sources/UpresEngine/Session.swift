@@ -120,7 +120,6 @@ public final class Session {
         }
         // Final output to the caller's f32 NCHW buffer.
         try addReorder(from: values[graph.output], to: userOutput, kind: "output", node: graph.output)
-        OpenMP.setThreads(threads)
     }
 
     static func dims(_ s: Tensor.Shape) -> [Int] { [s.n, s.c, s.h, s.w] }
