@@ -27,6 +27,22 @@ static double fma_avx512(long iterations) {
     return out[0];
 }
 
+// vdpbf16ps: each 32-bit lane takes two bf16 products and adds them, so one 512-bit
+// instruction is 32 multiply-adds (64 FLOPs).
+__attribute__((target("avx512f,avx512bf16")))
+static double dpbf16_avx512(long iterations) {
+    __m512 a[12];
+    const __m512bh b = (__m512bh)_mm512_set1_epi16(0x3f80), c = (__m512bh)_mm512_set1_epi16(0x3380);
+    for (int i = 0; i < 12; i++) a[i] = _mm512_set1_ps((float)i);
+    for (long n = 0; n < iterations; n++)
+        for (int i = 0; i < 12; i++) a[i] = _mm512_dpbf16_ps(a[i], b, c);
+    __m512 s = a[0];
+    for (int i = 1; i < 12; i++) s = _mm512_add_ps(s, a[i]);
+    float out[16];
+    _mm512_storeu_ps(out, s);
+    return out[0];
+}
+
 __attribute__((target("avx2,fma")))
 static double fma_avx2(long iterations) {
     __m256 a[12];
@@ -63,6 +79,27 @@ double upres_measure_peak_gflops(double seconds, int *vector_bits) {
     return best;
 #else
     *vector_bits = 0;
+    return 0;
+#endif
+}
+
+double upres_measure_peak_bf16_gflops(double seconds) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx512bf16")) return 0;
+    long iterations = 1 << 16;
+    double best = 0, start = now_seconds(), sink = 0;
+    while (now_seconds() - start < seconds) {
+        double t0 = now_seconds();
+        sink += dpbf16_avx512(iterations);
+        double dt = now_seconds() - t0;
+        double gflops = 2.0 * 32 * 12.0 * (double)iterations / dt / 1e9;
+        if (gflops > best) best = gflops;
+        if (dt < 0.01) iterations *= 2;
+    }
+    if (sink == 12345.678) best += 0;
+    return best;
+#else
     return 0;
 #endif
 }

@@ -15,11 +15,15 @@ public struct BenchResult: Codable, Sendable {
     public var ms_per_frame: Double
     public var mpix_per_s: Double
     public var gflops: Double
-    /// Measured single-core FMA peak x threads.
+    /// Measured single-core peak for this precision (fp32: FMA loop; bf16: vdpbf16ps loop) x threads.
     public var peak_gflops: Double
     public var percent_of_peak: Double
+    /// Measured single-core fp32 FMA peak x threads (bf16 runs are also quoted against it).
+    public var peak_fp32_gflops: Double
     /// Milliseconds per frame by layer kind (one worker, profiled run).
     public var ms_by_kind: [String: Double]
+    /// GFLOPS by convolution kind on one worker (its multiply-adds over its profiled time).
+    public var gflops_by_kind: [String: Double]
     public var isa: String
 }
 
@@ -29,6 +33,13 @@ public enum Benchmark {
         var bits: Int32 = 0
         return upres_measure_peak_gflops(0.3, &bits)
     }()
+
+    /// Single-core bf16 peak measured with a `vdpbf16ps` loop (cached); 0 without AVX-512 BF16.
+    public static let peakBF16GFLOPS: Double = upres_measure_peak_bf16_gflops(0.3)
+
+    public static func peak(_ p: Precision) -> Double {
+        p == .bf16 && peakBF16GFLOPS > 0 ? peakBF16GFLOPS : peakGFLOPS
+    }
 
     /// Runs `workers` sessions in parallel on a synthetic frame for about `seconds`.
     public static func run(model: Model, width: Int, height: Int, precision: Precision, workers: Int,
@@ -42,6 +53,10 @@ public enum Benchmark {
         let profileRuns = 3
         for _ in 0..<profileRuns { try profiled.execute() }
         let byKind = profiled.timeByKind.mapValues { $0 * 1000 / Double(profileRuns) }
+        var gflopsByKind: [String: Double] = [:]
+        for (kind, m) in profiled.multiplyAddsByKind {
+            if let ms = byKind[kind], ms > 0 { gflopsByKind[kind] = 2 * Double(m) / (ms / 1000) / 1e9 }
+        }
         let macs = profiled.multiplyAdds
 
         // Throughput: each worker owns its session and runs frames until the deadline.
@@ -67,11 +82,58 @@ public enum Benchmark {
         let frames = counts.reduce(0, +)
         let msPerFrame = elapsed * 1000 / Double(max(frames, 1))
         let gflops = 2 * Double(macs) * Double(frames) / elapsed / 1e9
-        let peak = peakGFLOPS * Double(workers)
+        let peak = peak(precision) * Double(workers)
         return BenchResult(model: model.info.name, weights: weights, precision: precision.rawValue, threads: workers,
                            width: width, height: height, macs_per_pixel: macs / (width * height), frames: frames,
                            ms_per_frame: msPerFrame, mpix_per_s: Double(width * height * frames) / elapsed / 1e6,
                            gflops: gflops, peak_gflops: peak, percent_of_peak: peak > 0 ? 100 * gflops / peak : 0,
-                           ms_by_kind: byKind, isa: Precision.cpuISA)
+                           peak_fp32_gflops: peakGFLOPS * Double(workers),
+                           ms_by_kind: byKind, gflops_by_kind: gflopsByKind, isa: Precision.cpuISA)
+    }
+}
+
+/// One single-layer measurement (`upres bench --layers`).
+public struct LayerBenchResult: Codable, Sendable {
+    public var layer: String
+    public var precision: String
+    public var threads: Int
+    public var width: Int
+    public var height: Int
+    public var channels: Int
+    public var ms: Double
+    public var gflops: Double
+    public var peak_gflops: Double
+    public var percent_of_peak: Double
+}
+
+extension Benchmark {
+    /// The layer kinds the networks are made of, alone: 3x3, 1x1 and depthwise 3x3 convolutions
+    /// with `channels` in and out, on a `width` x `height` input, one worker, one oneDNN thread.
+    public static let layerKinds = ["conv 3x3", "conv 1x1", "depthwise conv 3x3"]
+
+    public static func layer(_ kind: String, channels c: Int, width: Int, height: Int, precision: Precision,
+                             seconds: Double) throws -> LayerBenchResult {
+        let (k, groups) = kind == "conv 1x1" ? (1, 1) : (3, kind.hasPrefix("depthwise") ? c : 1)
+        let w = Tensor(random: .init(c, c / groups, k, k), seed: 3, in: -0.1...0.1)
+        let conv = Convolution(weights: w, bias: [Float](repeating: 0.01, count: c), groups: groups)
+        let graph = Graph(nodes: [Node(op: .input, inputs: [], name: "input"), Node(op: .conv(conv), inputs: [0], name: kind)],
+                          output: 1)
+        let shape = Tensor.Shape(1, c, height, width)
+        let session = try Session(model: Model(testGraph: graph), input: shape, precision: precision)
+        _ = try session.run(Tensor(random: shape, seed: 5))
+        // The session's input/output reorders are part of every run; time the convolution
+        // alone with the per-step profile.
+        session.profiling = true
+        let start = Date()
+        var runs = 0
+        repeat { try session.execute(); runs += 1 } while Date().timeIntervalSince(start) < seconds
+        let convKind = k == 1 ? "conv 1x1" : (groups > 1 ? "depthwise conv" : "conv 3x3")
+        let ms = (session.timeByKind[convKind] ?? 0) * 1000 / Double(runs)
+        let macs = Double(session.multiplyAddsByKind[convKind] ?? 0)
+        let gflops = ms > 0 ? 2 * macs / (ms / 1000) / 1e9 : 0
+        let peak = peak(precision)
+        return LayerBenchResult(layer: kind, precision: precision.rawValue, threads: 1, width: width, height: height,
+                                channels: c, ms: ms, gflops: gflops, peak_gflops: peak,
+                                percent_of_peak: peak > 0 ? 100 * gflops / peak : 0)
     }
 }

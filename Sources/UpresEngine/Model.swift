@@ -2,6 +2,16 @@ import Foundation
 
 /// What a model file says about itself (its safetensors metadata; docs/model-format.md).
 public struct ModelInfo: Sendable {
+    /// The largest PSNR loss bf16 inference may cost a model and still be chosen by `auto`.
+    public static let bf16Tolerance = 0.05
+
+    /// False when the file records a bf16 check (metadata `bf16_psnr_delta_db`: PSNR of bf16
+    /// minus fp32 on the validation photos) that lost more than `bf16Tolerance` dB.
+    public var bf16Allowed: Bool {
+        guard let text = metadata["bf16_psnr_delta_db"], let delta = Double(text) else { return true }
+        return delta >= -ModelInfo.bf16Tolerance
+    }
+
     public var name: String
     public var arch: String
     public var scale: Int

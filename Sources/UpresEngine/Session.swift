@@ -68,6 +68,8 @@ public final class Session {
     /// Per-step timing, when enabled (for `upres bench`).
     public var profiling = false
     public private(set) var timeByKind: [String: Double] = [:]
+    /// Multiply-adds of one run by layer kind (convolutions only), for GFLOPS per layer kind.
+    public private(set) var multiplyAddsByKind: [String: Int] = [:]
 
     struct Step {
         var kind: String
@@ -353,6 +355,7 @@ public final class Session {
         }
         defer { dnnl_primitive_desc_destroy(pd) }
         let kind = g > 1 && g == c.outChannels ? "depthwise conv" : (k == 1 ? "conv 1x1" : "conv \(k)x\(k)")
+        multiplyAddsByKind[kind, default: 0] += o.n * o.c * o.h * o.w * (c.inChannels / g) * k * k
 
         // Weights: reorder once from plain f32 to the layout and type the kernel wants.
         let chosen = queryMD(pd!, dnnl_query_weights_md)

@@ -30,11 +30,18 @@ struct Bench: ParsableCommand {
     @Flag(help: "One JSON object per measurement on stdout.")
     var json = false
 
+    @Flag(help: "Measure single layers instead (3x3, 1x1 and depthwise 3x3 convolutions, one worker).")
+    var layers = false
+
+    @Option(help: ArgumentHelp("Channels in and out of the --layers convolutions (default 64).", valueName: "n"))
+    var channels: Int = 64
+
     func validate() throws {
         guard parseSize() != nil else { throw ValidationError("--size must look like 320x180") }
         guard parseThreads() != nil else { throw ValidationError("--threads takes positive numbers, e.g. 1,2") }
         guard ["all", "fp32", "bf16"].contains(precision) else { throw ValidationError("--precision must be fp32, bf16 or all") }
         if seconds <= 0 || seconds > 600 { throw ValidationError("--seconds must be between 0 and 600") }
+        if channels < 1 || channels > 1024 { throw ValidationError("--channels must be between 1 and 1024") }
     }
 
     func parseSize() -> (Int, Int)? {
@@ -61,6 +68,25 @@ struct Bench: ParsableCommand {
             }
             precisions = [p]
         }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        if layers {
+            if !json {
+                print("upres bench --layers: \(channels) -> \(channels) channels on \(w)x\(h), one worker, one oneDNN thread; "
+                      + "peak per core fp32 " + String(format: "%.1f", Benchmark.peakGFLOPS) + " GFLOPS"
+                      + (Benchmark.peakBF16GFLOPS > 0 ? ", bf16 " + String(format: "%.1f", Benchmark.peakBF16GFLOPS) : ""))
+                print(pad("layer", 20) + pad("prec", 6) + pad("ms", 9) + pad("GFLOPS", 8) + "% peak")
+            }
+            for kind in Benchmark.layerKinds {
+                for p in precisions {
+                    let r = try Benchmark.layer(kind, channels: channels, width: w, height: h, precision: p, seconds: seconds)
+                    if json { print(String(decoding: try encoder.encode(r), as: UTF8.self)); continue }
+                    print(pad(kind, 20) + pad(r.precision, 6) + pad(String(format: "%.3f", r.ms), 9)
+                          + pad(String(format: "%.1f", r.gflops), 8) + String(format: "%.0f%%", r.percent_of_peak))
+                }
+            }
+            return
+        }
         var targets: [(Model, String)] = []
         if models.isEmpty {
             for spec in ModelZoo.architectures { targets.append((try ModelZoo.randomModel(spec), "random")) }
@@ -72,11 +98,12 @@ struct Bench: ParsableCommand {
                 }
             }
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
         if !json {
-            print("upres bench: \(w)x\(h) frame, oneDNN ISA \(Precision.cpuISA), measured peak "
-                  + String(format: "%.1f", Benchmark.peakGFLOPS) + " GFLOPS per core (fp32 FMA loop)")
+            var peaks = "measured peak per core: fp32 " + String(format: "%.1f", Benchmark.peakGFLOPS) + " GFLOPS (FMA loop)"
+            if Benchmark.peakBF16GFLOPS > 0 {
+                peaks += ", bf16 " + String(format: "%.1f", Benchmark.peakBF16GFLOPS) + " GFLOPS (vdpbf16ps loop)"
+            }
+            print("upres bench: \(w)x\(h) frame, oneDNN ISA \(Precision.cpuISA); \(peaks); % peak is against the run's precision")
             print(pad("model", 18) + pad("weights", 8) + pad("prec", 6) + pad("thr", 4) + pad("MACs/px", 9)
                   + pad("ms/frame", 10) + pad("Mpix/s", 8) + pad("GFLOPS", 8) + "% peak")
         }
@@ -97,6 +124,10 @@ struct Bench: ParsableCommand {
                             let parts = r.ms_by_kind.sorted { $0.value > $1.value }.prefix(6)
                                 .map { "\($0.key) \(String(format: "%.0f", 100 * $0.value / max(total, 1e-9)))%" }
                             print("    time by layer: " + parts.joined(separator: ", "))
+                            let convs = r.gflops_by_kind.sorted { $0.key < $1.key }.map { kind, g in
+                                "\(kind) \(String(format: "%.0f", g)) (\(String(format: "%.0f", 100 * g / Benchmark.peak(p)))%)"
+                            }
+                            if !convs.isEmpty { print("    GFLOPS by conv kind (% of peak): " + convs.joined(separator: ", ")) }
                         }
                     }
                 }

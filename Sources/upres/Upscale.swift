@@ -37,7 +37,7 @@ struct Upscale: ParsableCommand {
         valueName: "name|path"))
     var model: String?
 
-    @Option(help: ArgumentHelp("Network precision: auto (bf16 where the CPU has bf16 kernels), fp32 or bf16.",
+    @Option(help: ArgumentHelp("Network precision: auto (bf16 where the CPU has bf16 kernels and the model's bf16 check passed), fp32 or bf16.",
                                valueName: "mode"))
     var precision: PrecisionChoice = .auto
 
@@ -90,7 +90,7 @@ struct Upscale: ParsableCommand {
                 Diagnostics.error("\(error)")
                 throw ExitCode(ExitStatus.failed)
             }
-            let p = try precision.resolve()
+            let p = try precision.resolve(for: loaded)
             let cores = threads > 0 ? threads : ProcessInfo.processInfo.activeProcessorCount
             factory = NetworkUpscalerFactory(model: loaded, precision: p, threads: cores)
         } else {
@@ -139,9 +139,11 @@ enum ModelSource {
 enum PrecisionChoice: String, ExpressibleByArgument, CaseIterable {
     case auto, fp32, bf16
 
-    func resolve() throws -> Precision {
+    /// `auto`: bf16 where the CPU has bf16 kernels, unless the model file records that bf16
+    /// costs it more than 0.05 dB (metadata `bf16_psnr_delta_db`, measured at export).
+    func resolve(for model: Model) throws -> Precision {
         switch self {
-        case .auto: return Precision.bf16.isSupported ? .bf16 : .fp32
+        case .auto: return Precision.bf16.isSupported && model.info.bf16Allowed ? .bf16 : .fp32
         case .fp32: return .fp32
         case .bf16:
             guard Precision.bf16.isSupported else {

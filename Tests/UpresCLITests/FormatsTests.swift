@@ -173,5 +173,22 @@ struct NetworkTests {
         }
         #expect((obj?["gflops"] as? Double ?? 0) > 0)
         #expect((obj?["peak_gflops"] as? Double ?? 0) > 0)
+        let kinds = obj?["gflops_by_kind"] as? [String: Double]
+        #expect((kinds?["conv 3x3"] ?? 0) > 0, "GFLOPS per conv kind")
+    }
+
+    @Test("upres bench --layers measures single convolutions against the peak")
+    func benchLayers() throws {
+        let r = try Shell.run(Upres.binary, ["bench", "--layers", "--size", "32x32", "--channels", "16",
+                                             "--precision", "fp32", "--seconds", "0.1", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let rows = try r.stdout.split(separator: "\n").map {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        #expect(rows.compactMap { $0?["layer"] as? String } == ["conv 3x3", "conv 1x1", "depthwise conv 3x3"])
+        for row in rows {
+            #expect((row?["gflops"] as? Double ?? 0) > 0)
+            #expect((row?["percent_of_peak"] as? Double ?? 0) > 0)
+        }
     }
 }

@@ -44,6 +44,21 @@ struct ArchitectureTests {
         #expect(b.info.receptiveField == nil)   // "global"
     }
 
+    @Test("a recorded bf16 check decides whether auto may pick bf16")
+    func bf16Check() throws {
+        let file = try SafeTensorsFile(contentsOf: Self.goldens.appendingPathComponent("plain-x2-prelu.safetensors"))
+        let tensors = try file.entries.keys.sorted().map { ($0, try file.tensor($0)) }
+        func load(_ delta: String?) throws -> Model {
+            var meta = file.metadata
+            meta["bf16_psnr_delta_db"] = delta
+            return try Model(file: SafeTensorsFile(data: SafeTensorsFile.encode(tensors, metadata: meta)), name: "m")
+        }
+        #expect(try load(nil).info.bf16Allowed)
+        #expect(try load("-0.004").info.bf16Allowed)
+        #expect(try load("0.01").info.bf16Allowed)
+        #expect(try !load("-0.2").info.bf16Allowed)
+    }
+
     @Test("other tile sizes run too (odd, non-square)", arguments: ["plain-x2-prelu", "bsrn-x2-cca", "fsrcnn-x4"])
     func otherSizes(_ name: String) throws {
         let model = try Model(contentsOf: Self.goldens.appendingPathComponent("\(name).safetensors"))
