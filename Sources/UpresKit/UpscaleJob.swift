@@ -44,17 +44,6 @@ public struct JobSettings: Sendable {
     }
 }
 
-/// A snapshot of a running job, for progress displays.
-public struct JobProgress: Sendable {
-    public var framesDone: Int
-    public var framesExpected: Int?
-    /// Position in the source (seconds) of the last frame done.
-    public var position: Double
-    public var duration: Double?
-    public var elapsed: Double
-    public var bytesWritten: Int64
-}
-
 /// What a finished job did.
 public struct JobResult: Sendable {
     public var output: String
@@ -68,6 +57,10 @@ public struct JobResult: Sendable {
     public var copiedStreams: Int
     public var elapsed: Double
     public var warnings: [String]
+    /// Stopped on request before the end: `output` holds the frames done so far (playable).
+    public var interrupted: Bool = false
+    /// The last statistics snapshot (class totals, stage times...).
+    public var stats: PipelineStats = PipelineStats()
 }
 
 /// Upscales the main video stream of one input into one output file, copying every
@@ -199,10 +192,10 @@ public final class UpscaleJob {
     // MARK: - Running
 
     /// Runs the job. `onStart` is called once the output is open and its header written;
-    /// `progress` after every frame; `shouldStop` is polled between packets (return true to
-    /// abandon the run, leaving nothing behind).
-    public func run(onStart: () -> Void = {}, progress: (JobProgress) -> Void = { _ in },
-                    shouldStop: () -> Bool = { false }) throws -> JobResult {
+    /// `progress` after every frame with a statistics snapshot; `control` is polled between
+    /// packets (a stop request abandons the run, leaving nothing behind).
+    public func run(control: JobControl = JobControl(), onStart: (PipelineStats) -> Void = { _ in },
+                    progress: (PipelineStats) -> Void = { _ in }) throws -> JobResult {
         let started = Date()
         let staging = try OutputStaging(finalPath: outputPath, overwrite: settings.overwrite)
         var committed = false
@@ -296,7 +289,18 @@ public final class UpscaleJob {
             throw JobError(file: outputPath, message: "cannot write in \(OutputGuard.folder(of: outputPath)): \(e.message)")
         } catch { throw wrap(error, outputPath) }
 
-        onStart()
+        var stats = PipelineStats()
+        stats.input = settings.input
+        stats.output = outputPath
+        stats.inputWidth = Int(sourceFormat.width)
+        stats.inputHeight = Int(sourceFormat.height)
+        stats.outputWidth = Int(encodeFormat.width)
+        stats.outputHeight = Int(encodeFormat.height)
+        stats.model = settings.upscaler.name
+        let expectedFrames = input.expectedFrames(stream: videoStream)
+        stats.framesTotal = expectedFrames?.count
+        stats.framesTotalEstimated = !(expectedFrames?.exact ?? true)
+        onStart(stats)
         let videoOut = streamMap[videoStream]
         let videoOutTimeBase = out.stream(videoOut).pointee.time_base
 
@@ -311,7 +315,6 @@ public final class UpscaleJob {
         var lastFrameEnd: Double = 0
         var readError: Int32? = nil
         let expected = input.expectedFrames(stream: videoStream)
-        let duration = input.durationSeconds
         let packet = Packet(), outPacket = Packet(), frame = Frame()
 
         func drainEncoder() throws {
@@ -364,9 +367,15 @@ public final class UpscaleJob {
             lastFrameEnd = Double(big.pts + big.duration) * av_q2d(decoder.timeBase)
             try encoder.send(big)
             try drainEncoder()
-            progress(JobProgress(framesDone: framesDecoded, framesExpected: expected?.count,
-                                 position: Double(big.pts) * av_q2d(decoder.timeBase), duration: duration,
-                                 elapsed: Date().timeIntervalSince(started), bytesWritten: out.bytesWritten))
+            stats.framesDone = framesDecoded
+            stats.elapsed = Date().timeIntervalSince(started)
+            stats.bytesWritten = out.bytesWritten
+            stats.averageFps = stats.elapsed > 0 ? Double(framesDecoded) / stats.elapsed : 0
+            stats.fps = stats.averageFps
+            if let total = stats.framesTotal, stats.averageFps > 0, total > framesDecoded {
+                stats.eta = Double(total - framesDecoded) / stats.averageFps
+            }
+            progress(stats)
         }
 
         func drainDecoder() throws {
@@ -383,7 +392,8 @@ public final class UpscaleJob {
 
         do {
             reading: while true {
-                if shouldStop() { throw JobInterrupted() }
+                control.waitWhilePaused()
+                if control.stopRequested { throw JobInterrupted() }
                 switch input.read(into: packet) {
                 case .endOfFile:
                     break reading
@@ -449,7 +459,7 @@ public final class UpscaleJob {
                          framesExpected: expected?.count, inputSize: (sourceFormat.width, sourceFormat.height),
                          outputSize: (encodeFormat.width, encodeFormat.height), encoder: encoder.codecName,
                          pixelFormat: PixelFormat.name(encodeFormat.pixelFormat), copiedStreams: copied,
-                         elapsed: Date().timeIntervalSince(started), warnings: warnings)
+                         elapsed: Date().timeIntervalSince(started), warnings: warnings, stats: stats)
     }
 
     /// Where the container says the video ends (stream duration, else file duration), in seconds.

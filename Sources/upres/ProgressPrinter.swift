@@ -33,14 +33,14 @@ final class ProgressPrinter {
                           + "\(job.encoderCodec.pointee.name.map { String(cString: $0) } ?? "?")")
     }
 
-    func update(_ p: JobProgress) {
+    func update(_ p: PipelineStats) {
         guard enabled else { return }
         let now = Date()
         guard now.timeIntervalSince(lastPrint) >= (inPlace ? 0.25 : 5) else { return }
         lastPrint = now
         let fps = p.elapsed > 0 ? Double(p.framesDone) / p.elapsed : 0
         var text = "frame \(p.framesDone)"
-        if let total = p.framesExpected, total > 0 {
+        if let total = p.framesTotal, total > 0 {
             let pct = min(100, 100 * Double(p.framesDone) / Double(total))
             text += "/\(total) (\(String(format: "%.1f", pct))%)"
             if fps > 0 && p.framesDone < total {

@@ -105,8 +105,8 @@ struct Upscale: ParsableCommand {
                                            encoder: encoderSettings, overwrite: overwrite,
                                            decoderThreads: Int32(threads))
                 let job = try UpscaleJob(settings)
-                let result = try job.run(onStart: { printer.start(job) }, progress: { printer.update($0) },
-                                         shouldStop: { Interrupts.requested })
+                let result = try job.run(control: Interrupts.control, onStart: { _ in printer.start(job) },
+                                         progress: { printer.update($0) })
                 printer.finish(result)
             } catch is JobInterrupted {
                 printer.clearLine()
