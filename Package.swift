@@ -35,6 +35,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "UpresMediaTests", dependencies: ["UpresMedia", "UpresKit"]),
+        .testTarget(name: "UpresKitTests", dependencies: ["UpresKit", "UpresEngine", "UpresMedia", "CFFmpeg"]),
         .testTarget(name: "UpresCLITests", dependencies: ["UpresMedia"]),
         .testTarget(name: "UpresEngineTests", dependencies: ["UpresEngine"], exclude: ["Goldens"]),
     ],

@@ -50,7 +50,9 @@ public enum ModelZoo {
     ]
 
     /// A model of `spec` with seeded random weights (uniform, +-1/sqrt(fan-in)).
-    public static func randomModel(_ spec: ArchitectureSpec, seed: UInt64 = 1) throws -> Model {
+    /// `metadata` is added to the file's metadata (e.g. `routing`, for tests of model families).
+    public static func randomModel(_ spec: ArchitectureSpec, seed: UInt64 = 1, name: String? = nil,
+                                   metadata extra: [String: String] = [:]) throws -> Model {
         var rng = SeededRandom(seed: seed)
         var tensors: [(String, Tensor)] = []
         func conv(_ name: String, _ cout: Int, _ cin: Int, _ k: Int, bias: Bool = true) {
@@ -111,10 +113,15 @@ public enum ModelZoo {
         default:
             throw ModelFileError("no random-weight recipe for '\(spec.arch)'")
         }
-        let meta = ["format": "upres-model", "version": "1", "arch": spec.arch, "config": spec.configJSON,
+        // Receptive field of the conv chains (BSRN pools globally): 1 + sum of (kernel - 1).
+        var field = "global"
+        if spec.arch != "bsrn" {
+            field = String(1 + tensors.filter { $0.0.hasPrefix("convs.") && $0.0.hasSuffix(".weight") }.map { $0.1.shape.h - 1 }.reduce(0, +))
+        }
+        let meta = ["format": "upres-model", "receptive_field": field, "version": "1", "arch": spec.arch, "config": spec.configJSON,
                     "scale": String(s), "in_channels": String(inC), "out_channels": String(inC),
                     "provenance": "{\"data\": \"none: seeded random weights (benchmark only)\", \"seed\": \(seed)}"]
-        let file = try SafeTensorsFile(data: SafeTensorsFile.encode(tensors, metadata: meta))
-        return try Model(file: file, name: spec.name)
+        let file = try SafeTensorsFile(data: SafeTensorsFile.encode(tensors, metadata: meta.merging(extra) { $1 }))
+        return try Model(file: file, name: name ?? spec.name)
     }
 }

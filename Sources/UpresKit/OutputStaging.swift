@@ -99,6 +99,26 @@ public final class OutputStaging {
         }
     }
 
+    /// Where an interrupted run keeps what it finished: `NAME.partial.EXT` beside the output
+    /// (never the output's own name, so a partial file never replaces a complete one).
+    public static func partialPath(for finalPath: String) -> String {
+        let url = URL(fileURLWithPath: finalPath)
+        let ext = url.pathExtension
+        let stem = url.deletingPathExtension().lastPathComponent
+        return url.deletingLastPathComponent().appendingPathComponent(ext.isEmpty ? "\(stem).partial" : "\(stem).partial.\(ext)").path
+    }
+
+    /// Moves a finished but interrupted output to `partialPath` (replacing an older partial file).
+    /// Image sequences have no partial form: their frames are discarded.
+    public func commitPartial() throws -> String? {
+        guard tempFolder == nil else { discard(); return nil }
+        let target = OutputStaging.partialPath(for: finalPath)
+        guard rename(writePath, target) == 0 else {
+            throw JobError(file: target, message: "cannot move into place: \(String(cString: strerror(errno)))")
+        }
+        return target
+    }
+
     /// Removes whatever was written.
     public func discard() {
         if let temp = tempFolder {

@@ -195,7 +195,7 @@ public final class UpscaleJob {
     /// `progress` after every frame with a statistics snapshot; `control` is polled between
     /// packets (a stop request abandons the run, leaving nothing behind).
     public func run(control: JobControl = JobControl(), onStart: (PipelineStats) -> Void = { _ in },
-                    progress: (PipelineStats) -> Void = { _ in }) throws -> JobResult {
+                    progress: @escaping (PipelineStats) -> Void = { _ in }) throws -> JobResult {
         let started = Date()
         let staging = try OutputStaging(finalPath: outputPath, overwrite: settings.overwrite)
         var committed = false
@@ -302,85 +302,53 @@ public final class UpscaleJob {
         stats.framesTotalEstimated = !(expectedFrames?.exact ?? true)
         onStart(stats)
         let videoOut = streamMap[videoStream]
-        let videoOutTimeBase = out.stream(videoOut).pointee.time_base
 
-        // The frame path.
-        let upscaler: any Upscaler
-        do { upscaler = try settings.upscaler.makeUpscaler(input: sourceFormat, output: upscaledFormat) }
+        // The frame path: this thread demuxes, decodes and submits; the pipeline's workers
+        // upscale; the encode stage's thread encodes and muxes, all at once.
+        let pipeline: any FramePipeline
+        do { pipeline = try settings.upscaler.makePipeline(input: sourceFormat, output: upscaledFormat) }
         catch { throw wrap(error, settings.input) }
-        var converter: FrameScaler? = nil
-        var converterFor: VideoFormat? = nil
         var state = FrameTimeline()
-        var framesDecoded = 0, framesEncoded = 0, damaged = 0, corruptPackets = 0
-        var lastFrameEnd: Double = 0
+        var framesDecoded = 0, damaged = 0, corruptPackets = 0
         var readError: Int32? = nil
+        var interrupted = false
         let expected = input.expectedFrames(stream: videoStream)
-        let packet = Packet(), outPacket = Packet(), frame = Frame()
-
-        func drainEncoder() throws {
-            while true {
-                switch try encoder.receive(into: outPacket) {
-                case .packet:
-                    outPacket.streamIndex = Int32(videoOut)
-                    state.restoreDuration(of: outPacket)
-                    outPacket.rescaleTimestamps(from: encoder.timeBase, to: videoOutTimeBase)
-                    outPacket.pointer.pointee.pos = -1
-                    try out.write(outPacket)
-                    framesEncoded += 1
-                case .needsInput, .endOfStream:
-                    return
-                }
-            }
+        let packet = Packet(), frame = Frame()
+        let progressBox = UncheckedBox(progress)
+        let stage = EncodeStage(encoder: encoder, out: out, videoOut: videoOut, decoderTimeBase: decoder.timeBase,
+                                upscaledFormat: upscaledFormat, encodeFormat: encodeFormat,
+                                sourceColour: sourceFormat.colour, stats: stats, started: started,
+                                progress: { progressBox.value($0) })
+        let encoding = DispatchGroup()
+        encoding.enter()
+        let encodeThread = Thread { [stage, pipeline = UncheckedBox(pipeline)] in
+            stage.run(pipeline.value, stop: control)
+            encoding.leave()
+        }
+        encodeThread.name = "upres-encode"
+        encodeThread.start()
+        var joined = false
+        func join() {
+            if !joined { encoding.wait(); joined = true }
+        }
+        defer {
+            pipeline.abort()   // stops the workers and the encode thread on every exit path
+            join()
         }
 
         func encode(_ decoded: Frame) throws {
             framesDecoded += 1
             state.assignTimestamp(to: decoded, timeBase: decoder.timeBase, frameRate: frameRate)
-            // Frames keep the stream's colour tags where the decoder left them unspecified.
-            let colour = ColourDescription(frame: decoded.pointer).filling(from: sourceFormat.colour)
-            var big = try upscaler.upscale(decoded)
-            if big.format != encodeFormat.pixelFormat {
-                var from = upscaledFormat
-                from.colour = colour
-                if converter == nil || converterFor != from {
-                    var to = upscaledFormat
-                    to.pixelFormat = encodeFormat.pixelFormat
-                    to.colour = encodeFormat.colour
-                    converter = try FrameScaler(from: from, to: to, filter: .bicubic, threads: 0)
-                    converterFor = from
-                }
-                let converted = try Frame(width: upscaledFormat.width, height: upscaledFormat.height,
-                                          format: encodeFormat.pixelFormat)
-                try converter!.scale(big, into: converted)
-                try converted.copyProperties(from: big)
-                big = converted
-            }
-            if big.width != encodeFormat.width || big.height != encodeFormat.height {
-                big.pointer.pointee.width = encodeFormat.width    // crop right/bottom to the chroma grid
-                big.pointer.pointee.height = encodeFormat.height
-            }
-            big.pointer.pointee.sample_aspect_ratio = encodeFormat.sampleAspectRatio
-            big.pointer.pointee.color_range = encodeFormat.colour.range
-            big.pointer.pointee.colorspace = encodeFormat.colour.matrix
-            big.pointer.pointee.pict_type = AV_PICTURE_TYPE_NONE
-            state.rememberDuration(of: big)
-            lastFrameEnd = Double(big.pts + big.duration) * av_q2d(decoder.timeBase)
-            try encoder.send(big)
-            try drainEncoder()
-            stats.framesDone = framesDecoded
-            stats.elapsed = Date().timeIntervalSince(started)
-            stats.bytesWritten = out.bytesWritten
-            stats.averageFps = stats.elapsed > 0 ? Double(framesDecoded) / stats.elapsed : 0
-            stats.fps = stats.averageFps
-            if let total = stats.framesTotal, stats.averageFps > 0, total > framesDecoded {
-                stats.eta = Double(total - framesDecoded) / stats.averageFps
-            }
-            progress(stats)
+            try pipeline.submit(decoded)   // waits while the frames-in-flight capacity is reached
+            if let f = stage.failure { throw f }
         }
 
         func drainDecoder() throws {
             while true {
-                switch decoder.receive(into: frame) {
+                let t0 = ContinuousClock.now
+                let result = decoder.receive(into: frame)
+                stage.decodeSeconds += (ContinuousClock.now - t0).seconds
+                switch result {
                 case .frame: try encode(frame)
                 case .needsInput, .endOfStream: return
                 case .damaged:
@@ -393,7 +361,9 @@ public final class UpscaleJob {
         do {
             reading: while true {
                 control.waitWhilePaused()
-                if control.stopRequested { throw JobInterrupted() }
+                if control.stopNowRequested { throw JobInterrupted() }
+                if control.stopRequested { interrupted = true; break reading }
+                if let f = stage.failure { throw f }
                 switch input.read(into: packet) {
                 case .endOfFile:
                     break reading
@@ -407,7 +377,10 @@ public final class UpscaleJob {
                 if packet.isCorrupt { corruptPackets += 1 }
                 if index == videoStream {
                     sending: while true {
-                        switch decoder.send(packet) {
+                        let t0 = ContinuousClock.now
+                        let sent = decoder.send(packet)
+                        stage.decodeSeconds += (ContinuousClock.now - t0).seconds
+                        switch sent {
                         case .accepted: break sending
                         case .full: try drainDecoder()
                         case .rejected: damaged += 1; break sending
@@ -419,14 +392,20 @@ public final class UpscaleJob {
                     packet.rescaleTimestamps(from: input.stream(index).pointee.time_base, to: ost.pointee.time_base)
                     packet.streamIndex = Int32(streamMap[index])
                     packet.pointer.pointee.pos = -1
-                    try out.write(packet)
+                    try stage.write(packet)
                 }
             }
-            // End of input: drain the decoder, then the encoder. No frame is left behind.
-            _ = decoder.send(nil)
-            try drainDecoder()
-            try encoder.send(nil)
-            try drainEncoder()
+            // End of input (or a graceful stop): drain the decoder, the pipeline, then the
+            // encoder. No frame is left behind.
+            if !interrupted {
+                _ = decoder.send(nil)
+                try drainDecoder()
+            }
+            pipeline.finish()
+            join()
+            if let f = stage.failure { throw f }
+            if control.stopNowRequested { throw JobInterrupted() }
+            try stage.flush()
             try out.finish()
         } catch let e as JobInterrupted {
             throw e
@@ -434,6 +413,22 @@ public final class UpscaleJob {
             throw wrap(error, outputPath)
         }
 
+        let framesEncoded = stage.framesEncoded
+        let lastFrameEnd = stage.lastFrameEnd
+        stats = stage.stats
+        if interrupted {
+            let kept = framesEncoded > 0 ? try staging.commitPartial() : nil
+            committed = true
+            guard let partial = kept else {
+                staging.discard()
+                throw JobInterrupted()
+            }
+            return JobResult(output: partial, framesDecoded: framesDecoded, framesEncoded: framesEncoded,
+                             framesExpected: expected?.count, inputSize: (sourceFormat.width, sourceFormat.height),
+                             outputSize: (encodeFormat.width, encodeFormat.height), encoder: encoder.codecName,
+                             pixelFormat: PixelFormat.name(encodeFormat.pixelFormat), copiedStreams: copied,
+                             elapsed: Date().timeIntervalSince(started), warnings: warnings, interrupted: true, stats: stats)
+        }
         if framesDecoded == 0 {
             throw JobError(file: settings.input, message: "no video frame could be decoded (damaged or truncated file)")
         }
@@ -491,7 +486,6 @@ struct FrameTimeline {
     private(set) var adjustedTimestamps = 0
     private var lastPts: Int64? = nil
     private var lastDuration: Int64 = 0
-    private var durations: [Int64: Int64] = [:]
 
     mutating func assignTimestamp(to frame: Frame, timeBase: AVRational, frameRate: AVRational) {
         var pts = frame.bestEffortTimestamp
@@ -511,16 +505,13 @@ struct FrameTimeline {
         lastPts = pts
     }
 
-    /// libx264 in FFmpeg 5.1 leaves packet durations at 0; remember each frame's.
-    mutating func rememberDuration(of frame: Frame) {
-        durations[frame.pts] = frame.duration
-    }
+}
 
-    mutating func restoreDuration(of packet: Packet) {
-        if let d = durations.removeValue(forKey: packet.pts), packet.pointer.pointee.duration <= 0 {
-            packet.pointer.pointee.duration = d
-        }
-    }
+/// Carries a value the compiler cannot prove Sendable into another thread whose use of it the
+/// caller serialises (the progress callback runs on the encode thread only).
+final class UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }
 
 /// Copies stream tags; drops mkvmerge's statistics tags that describe the old encoding.

@@ -20,10 +20,18 @@ public protocol Upscaler: AnyObject {
     func upscale(_ frame: Frame) throws -> Frame
 }
 
-/// Makes an `Upscaler` for one stream's geometry.
+/// Makes the frame path for one stream's geometry: a whole-frame `Upscaler`, or a
+/// `FramePipeline` (the tile pipeline of a network).
 public protocol UpscalerFactory: Sendable {
     var name: String { get }
     func makeUpscaler(input: VideoFormat, output: VideoFormat) throws -> any Upscaler
+    func makePipeline(input: VideoFormat, output: VideoFormat) throws -> any FramePipeline
+}
+
+extension UpscalerFactory {
+    public func makePipeline(input: VideoFormat, output: VideoFormat) throws -> any FramePipeline {
+        SynchronousPipeline(try makeUpscaler(input: input, output: output))
+    }
 }
 
 /// Resizes whole frames with swscale (Lanczos or bicubic), chroma at its stated siting.

@@ -58,6 +58,14 @@ public final class Frame: @unchecked Sendable {
     }
 
     public func unref() { av_frame_unref(pointer) }
+
+    /// A new frame sharing this one's buffers (reference-counted, no pixel copy): keeps a
+    /// decoded picture alive after the decoder reuses its own frame.
+    public func reference() throws -> Frame {
+        let f = Frame()
+        try avCheck(av_frame_ref(f.pointer, pointer), "av_frame_ref", "keeping a decoded frame")
+        return f
+    }
 }
 
 /// Owns one `AVPacket`.

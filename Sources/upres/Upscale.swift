@@ -28,6 +28,7 @@ struct Upscale: ParsableCommand {
 
     @OptionGroup(title: "Size") var size: SizeOptions
     @OptionGroup(title: "Encoding") var encoding: EncodingOptions
+    @OptionGroup(title: "Tiles") var tiling: TilingOptions
 
     @Option(help: ArgumentHelp("Use a classical upscaler instead of a network: lanczos or bicubic.", valueName: "name"))
     var upscaler: String?
@@ -41,17 +42,13 @@ struct Upscale: ParsableCommand {
                                valueName: "mode"))
     var precision: PrecisionChoice = .auto
 
-    @Option(help: ArgumentHelp("Threads for decoding and scaling (0 = all cores).", valueName: "n"))
+    @Option(help: ArgumentHelp("SR worker threads, each with its own engine session (0 = all cores); also decoder and encoder threads.", valueName: "n"))
     var threads: Int = 0
 
     @Flag(help: "Replace existing output files.")
     var overwrite = false
 
-    @Option(help: ArgumentHelp("Progress display: auto, plain or none.", valueName: "mode"))
-    var progress: ProgressMode = .auto
-
-    @Flag(name: [.short, .long], help: "Print only errors and warnings (same as --progress none).")
-    var quiet = false
+    @OptionGroup(title: "Progress") var progressOptions: ProgressOptions
 
     @Flag(help: "Also print FFmpeg's own warnings.")
     var verbose = false
@@ -73,8 +70,6 @@ struct Upscale: ParsableCommand {
     func run() throws {
         MediaLog.setLevel(verbose ? .warning : .quiet)   // upres reports problems itself
         Interrupts.install()
-        let mode: ProgressMode = quiet ? .none : progress
-        let printer = ProgressPrinter(mode: mode)
         let target = try size.target()
         let encoderSettings = try encoding.settings(threads: Int32(threads))
         let factory: any UpscalerFactory
@@ -92,34 +87,42 @@ struct Upscale: ParsableCommand {
             }
             let p = try precision.resolve(for: loaded)
             let cores = threads > 0 ? threads : ProcessInfo.processInfo.activeProcessorCount
-            factory = NetworkUpscalerFactory(model: loaded, precision: p, threads: cores)
+            let family: ModelFamily
+            do { family = try ModelFamily(hard: loaded) { try ModelSource.branch($0, besideOf: chosen) } } catch {
+                Diagnostics.error("\(error)")
+                throw ExitCode(ExitStatus.failed)
+            }
+            factory = NetworkUpscalerFactory(family: family, settings: tiling.settings(workers: cores, precision: p))
         } else {
             factory = ClassicalUpscalerFactory(filter: ScaleFilter(rawValue: upscaler ?? "lanczos")!, threads: Int32(threads))
         }
-        var failures = 0
-        for input in inputs {
+        let frontEnd = try progressOptions.makeFrontEnd()
+        var summary = BatchSummary(files: inputs.count)
+        for (index, input) in inputs.enumerated() {
             if Interrupts.requested { break }
+            frontEnd.jobStarting(input: input, index: index + 1, count: inputs.count)
             do {
                 let settings = JobSettings(input: input, output: output, size: target,
                                            upscaler: factory,
                                            encoder: encoderSettings, overwrite: overwrite,
                                            decoderThreads: Int32(threads))
                 let job = try UpscaleJob(settings)
-                let result = try job.run(control: Interrupts.control, onStart: { _ in printer.start(job) },
-                                         progress: { printer.update($0) })
-                printer.finish(result)
+                let result = try job.run(control: Interrupts.control, onStart: { frontEnd.jobStarted(job, $0) },
+                                         progress: { frontEnd.progress($0) })
+                frontEnd.jobFinished(result)
+                summary.add(result)
+                if result.interrupted { break }
             } catch is JobInterrupted {
-                printer.clearLine()
-                Diagnostics.error("\(input): interrupted; no output written")
-                Foundation.exit(ExitStatus.interrupted)
+                frontEnd.jobAbandoned(input: input)
+                summary.interrupted += 1
+                break
             } catch {
-                printer.clearLine()
-                Diagnostics.error("\(error)")
-                failures += 1
+                frontEnd.jobFailed(input: input, error: error)
+                summary.failed += 1
             }
         }
-        if Interrupts.requested { Foundation.exit(ExitStatus.interrupted) }
-        if failures > 0 { throw ExitCode(ExitStatus.failed) }
+        frontEnd.batchFinished(summary)
+        if summary.exitStatus != ExitStatus.success { throw ExitCode(summary.exitStatus) }
     }
 }
 
@@ -133,6 +136,18 @@ enum ModelSource {
         let builtIn = EmbeddedModels.names
         throw ModelFileError("\(nameOrPath): no such model file or built-in model"
                              + (builtIn.isEmpty ? "" : " (built-in: \(builtIn.joined(separator: ", ")))"))
+    }
+
+    /// A routing branch named by a family's hard model: a built-in model for built-in families,
+    /// a file (`NAME.safetensors` or the name as a path) beside a model file.
+    static func branch(_ name: String, besideOf family: String) throws -> Model? {
+        if !FileManager.default.fileExists(atPath: family) { return try EmbeddedModels.model(named: name) }
+        let dir = URL(fileURLWithPath: family).deletingLastPathComponent()
+        for candidate in [name, name + ".safetensors"] {
+            let url = candidate.hasPrefix("/") ? URL(fileURLWithPath: candidate) : dir.appendingPathComponent(candidate)
+            if FileManager.default.fileExists(atPath: url.path) { return try Model(contentsOf: url) }
+        }
+        return try EmbeddedModels.model(named: name)
     }
 }
 

@@ -1,0 +1,147 @@
+import Foundation
+import CFFmpeg
+import UpresMedia
+
+/// The last stage of a job, on its own thread: takes upscaled frames in order from the
+/// pipeline, converts them to the encoder's pixel format when needed, encodes and muxes them,
+/// and publishes progress. The muxer is shared with the demuxing thread (stream copies of
+/// audio, subtitles...), so every write goes through `write(_:)`, under a lock.
+final class EncodeStage: @unchecked Sendable {
+    private let encoder: VideoEncoder
+    private let out: OutputFile
+    private let muxLock = NSLock()
+    private let videoOut: Int32
+    private let videoOutTimeBase: AVRational
+    private let decoderTimeBase: AVRational
+    private let upscaledFormat: VideoFormat
+    private let encodeFormat: VideoFormat
+    private let sourceColour: ColourDescription
+    private let outPacket = Packet()
+    private var converter: FrameScaler? = nil
+    private var converterFor: VideoFormat? = nil
+    /// libx264 in FFmpeg 5.1 leaves packet durations at 0; remember each frame's.
+    private var durations: [Int64: Int64] = [:]
+    private var meter: ThroughputMeter
+    private let progress: (PipelineStats) -> Void
+
+    // Read by the job after `run` returns.
+    private(set) var framesUpscaled = 0
+    private(set) var framesEncoded = 0
+    private(set) var lastFrameEnd: Double = 0
+    private(set) var encodeSeconds = 0.0
+    private(set) var failure: Error?
+    var stats: PipelineStats
+    /// Decode time, updated by the demuxing thread (read for the snapshot; a torn read of a
+    /// Double is not possible on x86-64/arm64, and the figure is informational).
+    nonisolated(unsafe) var decodeSeconds = 0.0
+
+    init(encoder: VideoEncoder, out: OutputFile, videoOut: Int, decoderTimeBase: AVRational,
+         upscaledFormat: VideoFormat, encodeFormat: VideoFormat, sourceColour: ColourDescription,
+         stats: PipelineStats, started: Date, progress: @escaping (PipelineStats) -> Void) {
+        self.encoder = encoder
+        self.out = out
+        self.videoOut = Int32(videoOut)
+        videoOutTimeBase = out.stream(videoOut).pointee.time_base
+        self.decoderTimeBase = decoderTimeBase
+        self.upscaledFormat = upscaledFormat
+        self.encodeFormat = encodeFormat
+        self.sourceColour = sourceColour
+        self.stats = stats
+        self.progress = progress
+        meter = ThroughputMeter(start: started)
+    }
+
+    /// Writes a packet to the shared muxer.
+    func write(_ packet: Packet) throws {
+        muxLock.lock()
+        defer { muxLock.unlock() }
+        try out.write(packet)
+    }
+
+    var bytesWritten: Int64 {
+        muxLock.lock()
+        defer { muxLock.unlock() }
+        return out.bytesWritten
+    }
+
+    /// Encodes every frame the pipeline yields until it is finished and drained (or fails).
+    /// Errors are kept in `failure`; the pipeline is aborted so the demuxing thread stops too.
+    func run(_ pipeline: any FramePipeline, stop: JobControl) {
+        do {
+            while let frame = try pipeline.next(wait: true) {
+                if stop.stopNowRequested { break }
+                try encode(frame, pipeline)
+            }
+        } catch {
+            failure = error
+            pipeline.abort()
+        }
+    }
+
+    /// Flushes the encoder (after `run`, on the job's thread).
+    func flush() throws {
+        try encoder.send(nil)
+        try drain()
+    }
+
+    private func drain() throws {
+        while true {
+            switch try encoder.receive(into: outPacket) {
+            case .packet:
+                outPacket.streamIndex = videoOut
+                if let d = durations.removeValue(forKey: outPacket.pts), outPacket.pointer.pointee.duration <= 0 {
+                    outPacket.pointer.pointee.duration = d
+                }
+                outPacket.rescaleTimestamps(from: encoder.timeBase, to: videoOutTimeBase)
+                outPacket.pointer.pointee.pos = -1
+                try write(outPacket)
+                framesEncoded += 1
+            case .needsInput, .endOfStream:
+                return
+            }
+        }
+    }
+
+    private func encode(_ upscaled: Frame, _ pipeline: any FramePipeline) throws {
+        let t0 = ContinuousClock.now
+        var big = upscaled
+        framesUpscaled += 1
+        if big.format != encodeFormat.pixelFormat {
+            var from = upscaledFormat
+            from.colour = ColourDescription(frame: big.pointer).filling(from: sourceColour)
+            if converter == nil || converterFor != from {
+                var to = upscaledFormat
+                to.pixelFormat = encodeFormat.pixelFormat
+                to.colour = encodeFormat.colour
+                converter = try FrameScaler(from: from, to: to, filter: .bicubic, threads: 0)
+                converterFor = from
+            }
+            let converted = try Frame(width: upscaledFormat.width, height: upscaledFormat.height,
+                                      format: encodeFormat.pixelFormat)
+            try converter!.scale(big, into: converted)
+            try converted.copyProperties(from: big)
+            big = converted
+        }
+        if big.width != encodeFormat.width || big.height != encodeFormat.height {
+            big.pointer.pointee.width = encodeFormat.width    // crop right/bottom to the chroma grid
+            big.pointer.pointee.height = encodeFormat.height
+        }
+        big.pointer.pointee.sample_aspect_ratio = encodeFormat.sampleAspectRatio
+        big.pointer.pointee.color_range = encodeFormat.colour.range
+        big.pointer.pointee.colorspace = encodeFormat.colour.matrix
+        big.pointer.pointee.pict_type = AV_PICTURE_TYPE_NONE
+        durations[big.pts] = big.duration
+        lastFrameEnd = Double(big.pts + big.duration) * av_q2d(decoderTimeBase)
+        try encoder.send(big)
+        try drain()
+        encodeSeconds += (ContinuousClock.now - t0).seconds
+
+        stats.framesDone = framesUpscaled
+        stats.bytesWritten = bytesWritten
+        pipeline.fill(&stats)
+        stats.stageSeconds.decode = decodeSeconds
+        stats.stageSeconds.encode = encodeSeconds
+        meter.update(&stats, now: Date(), position: Double(big.pts) * av_q2d(decoderTimeBase))
+        progress(stats)
+    }
+}

@@ -1,0 +1,97 @@
+/// How a frame is cut into tiles for the network: every tile has the same size (one engine
+/// session per worker serves them all), the last tile of a row or column is aligned to the
+/// frame's edge (so any size is covered, odd ones included), and each tile is run with a
+/// context margin, mirrored at the frame borders, that is then cropped away.
+///
+/// Each tile *owns* the part of its core not owned by the tile before it, so the owned regions
+/// partition the frame: writes from different workers never overlap and the result does not
+/// depend on which tile finished first.
+///
+///     let grid = TileGrid(width: 321, height: 181, tile: 128, margin: 10)
+///     grid.tiles.count      // 3 x 2
+///     grid.inputWidth       // 148: core 128 + 2 x 10
+public struct TileGrid: Sendable, Equatable {
+    /// A tile: its core origin (LR pixels) and the region of the core it owns.
+    public struct Tile: Sendable, Equatable {
+        public var index: Int
+        public var column: Int
+        public var row: Int
+        /// Core origin in the frame; the core is `grid.coreWidth` x `grid.coreHeight`.
+        public var x: Int
+        public var y: Int
+        /// Owned region, in frame coordinates.
+        public var ownedX: Int
+        public var ownedY: Int
+        public var ownedWidth: Int
+        public var ownedHeight: Int
+    }
+
+    public let width: Int
+    public let height: Int
+    /// Requested core side.
+    public let tile: Int
+    public let margin: Int
+    /// Core size actually used: the frame split evenly into ceil(size / tile) tiles per axis,
+    /// so no tile is mostly overlap (320 px at tile 128: 3 tiles of 107, not 128 + 128 + 64
+    /// with the last one overlapping by 64).
+    public let coreWidth: Int
+    public let coreHeight: Int
+    public let columns: Int
+    public let rows: Int
+    public let tiles: [Tile]
+
+    public var inputWidth: Int { coreWidth + 2 * margin }
+    public var inputHeight: Int { coreHeight + 2 * margin }
+
+    public init(width: Int, height: Int, tile: Int, margin: Int) {
+        precondition(width > 0 && height > 0 && tile > 0 && margin >= 0, "bad tile grid \(width)x\(height) tile \(tile) margin \(margin)")
+        self.width = width
+        self.height = height
+        self.tile = tile
+        self.margin = margin
+        coreWidth = TileGrid.evenCore(size: width, tile: tile)
+        coreHeight = TileGrid.evenCore(size: height, tile: tile)
+        let xs = TileGrid.starts(size: width, core: coreWidth)
+        let ys = TileGrid.starts(size: height, core: coreHeight)
+        columns = xs.count
+        rows = ys.count
+        var list: [Tile] = []
+        list.reserveCapacity(xs.count * ys.count)
+        for (r, y) in ys.enumerated() {
+            let oy = r == 0 ? 0 : ys[r - 1] + coreHeight
+            for (c, x) in xs.enumerated() {
+                let ox = c == 0 ? 0 : xs[c - 1] + coreWidth
+                list.append(Tile(index: list.count, column: c, row: r, x: x, y: y, ownedX: ox, ownedY: oy,
+                                 ownedWidth: x + coreWidth - ox, ownedHeight: y + coreHeight - oy))
+            }
+        }
+        tiles = list
+    }
+
+    static func evenCore(size: Int, tile: Int) -> Int {
+        let n = (size + tile - 1) / tile
+        return (size + n - 1) / n
+    }
+
+    /// Core starts along one axis: 0, core, 2 core, ... and a last one flush with the edge.
+    static func starts(size: Int, core: Int) -> [Int] {
+        var s: [Int] = []
+        var p = 0
+        while p + core < size { s.append(p); p += core }
+        s.append(size - core)
+        return s
+    }
+
+    /// The frame coordinate a (possibly out-of-frame) coordinate mirrors to: reflection about
+    /// the edge pixels without repeating them (`np.pad(mode: "reflect")`), periodic for margins
+    /// wider than the frame.
+    @inline(__always)
+    public static func mirror(_ i: Int, _ size: Int) -> Int {
+        if i >= 0 && i < size { return i }
+        if size == 1 { return 0 }
+        let period = 2 * (size - 1)
+        var m = i % period
+        if m < 0 { m += period }
+        return m < size ? m : period - m
+    }
+}

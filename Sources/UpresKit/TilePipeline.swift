@@ -1,0 +1,468 @@
+import Foundation
+import CFFmpeg
+import UpresEngine
+import UpresMedia
+
+/// How the tile pipeline runs.
+public struct TileSettings: Sendable, Equatable {
+    /// LR core side of a tile (the margin comes on top).
+    public var tile: Int
+    /// SR workers, each with its own engine sessions and one oneDNN thread.
+    public var workers: Int
+    public var precision: Precision
+    /// false: every changed tile runs `branch` (`--classes off`).
+    public var classes: Bool
+    public var branch: TileClass
+    /// Temporal reuse: a tile whose input window differs from the one its cached output was
+    /// computed from by at most this many 8-bit code values is reused; nil = never reuse.
+    public var reuseThreshold: Int?
+    /// Frames decoded but not yet taken by the encoder (the reorder buffer's capacity); bounds
+    /// memory independently of video length.
+    public var framesInFlight: Int
+
+    /// Chosen by measurement (`upres bench`-style runs of the plain family on this CPU): 128 keeps
+    /// a 3x3 conv's activations in L2 and the mirrored margin overhead at (148/128)^2 = 1.34x.
+    public static let defaultTile = 128
+
+    public init(tile: Int = TileSettings.defaultTile, workers: Int = ProcessInfo.processInfo.activeProcessorCount,
+                precision: Precision = .fp32, classes: Bool = true, branch: TileClass = .hard,
+                reuseThreshold: Int? = 0, framesInFlight: Int? = nil) {
+        precondition(tile >= 8 && workers >= 1, "tile \(tile) workers \(workers)")
+        precondition([.easy, .medium, .hard].contains(branch), "branch must be a network class")
+        self.tile = tile
+        self.workers = workers
+        self.precision = precision
+        self.classes = classes
+        self.branch = branch
+        self.reuseThreshold = reuseThreshold
+        self.framesInFlight = framesInFlight ?? (2 * workers + 2)
+    }
+}
+
+/// The SR frame path: each frame's luma is cut into tiles (`TileGrid`), each tile is
+/// classified (static / flat / easy / medium / hard) and sent to the cheapest path that
+/// restores it well, `workers` threads run the tiles of several frames at once, and frames
+/// leave in order. Chroma is scaled classically (Lanczos, at its siting) on the submitting
+/// thread while the workers run luma tiles.
+///
+/// Output is bit-identical for any worker count: a tile's result depends only on its input
+/// window and class, and owned regions never overlap.
+public final class TilePipeline: FramePipeline, @unchecked Sendable {
+    public let family: ModelFamily
+    public let settings: TileSettings
+    public let input: VideoFormat
+    public let output: VideoFormat
+    public let grid: TileGrid
+    public let name: String
+    private let scale: Int
+    private let networkFormat: VideoFormat
+    private let depth: Int
+    /// Submitting thread only.
+    private let classical: FrameScaler           // source -> output: chroma and a Lanczos luma
+    private let toNetworkSize: FrameScaler?      // source -> network size (luma base), when output differs
+    private let resize: FrameScaler?             // network size -> output size
+    private var references: [[UInt8]]            // per tile: the input window its cached output came from
+    private var referenceValid: [Bool]
+    private var previousJob: FrameJob?
+    private var previousWasKey = true
+    private var submitted = 0
+    private var classifySeconds = 0.0
+    private var stitchSeconds = 0.0
+    /// Multiply-adds of one tile per class (from the sessions' graphs).
+    private let tileMACs: [TileClass: Double]
+
+    // Shared with the workers, guarded by `lock`.
+    private let lock = NSCondition()
+    private var queue: [WorkItem] = []
+    private var queueHead = 0
+    private var inFlight: [FrameJob] = []
+    private var finished = false
+    private var aborted = false
+    private var failure: Error?
+    private var workerBusy: [Double]
+    private var srSeconds = 0.0
+    private var tilesDone = 0
+    private var classTotals = ClassCounts()
+    private var lastFrameClasses = ClassCounts()
+    private var lastFrameMap: [TileClass] = []
+    private var macsDone = 0.0
+    private var macsAllHard = 0.0
+    private let workersDone = DispatchGroup()
+
+    public init(family: ModelFamily, settings: TileSettings, input: VideoFormat, output: VideoFormat) throws {
+        precondition(input.pixelFormat == output.pixelFormat, "an upscaler keeps the pixel format")
+        let hard = family.hard.info
+        guard hard.inChannels == 1 && !PixelFormat.isRGB(input.pixelFormat) else {
+            throw MediaInputError(hard.inChannels == 1
+                ? "the luma model \(hard.name) needs a YUV or grey source, not \(PixelFormat.name(input.pixelFormat))"
+                : "RGB models are not wired into the video path yet; use a luma (1-channel) model")
+        }
+        depth = PixelFormat.bitDepth(input.pixelFormat)
+        guard depth <= 16 else { throw MediaInputError("unsupported bit depth \(depth)") }
+        self.family = family
+        self.settings = settings
+        self.input = input
+        self.output = output
+        scale = family.scale
+        name = "\(family.name) (\(settings.precision.rawValue))"
+        grid = TileGrid(width: Int(input.width), height: Int(input.height), tile: settings.tile, margin: family.margin)
+        networkFormat = input.resized(width: input.width * Int32(scale), height: input.height * Int32(scale))
+        let sameSize = networkFormat.width == output.width && networkFormat.height == output.height
+        classical = try FrameScaler(from: input, to: output, filter: .lanczos, threads: 1)
+        toNetworkSize = sameSize ? nil : try FrameScaler(from: input, to: networkFormat, filter: .lanczos, threads: 1)
+        resize = sameSize ? nil : try FrameScaler(from: networkFormat, to: output, filter: .lanczos, threads: 1)
+        references = Array(repeating: [], count: grid.tiles.count)
+        referenceValid = Array(repeating: false, count: grid.tiles.count)
+        workerBusy = Array(repeating: 0, count: settings.workers)
+        let shape = Tensor.Shape(1, 1, grid.inputHeight, grid.inputWidth)
+        var macs: [TileClass: Double] = [:]
+        for c in [TileClass.easy, .medium, .hard] {
+            macs[c] = Double(try family.model(for: c).fusedGraph.multiplyAdds(input: shape))
+        }
+        tileMACs = macs
+        // Fail now, not in a worker, if the engine cannot run these shapes.
+        for c in Set([TileClass.easy, .medium, .hard].map { family.model(for: $0).info.name }) {
+            let m = [TileClass.easy, .medium, .hard].map { family.model(for: $0) }.first { $0.info.name == c }!
+            _ = try Session(model: m, input: shape, precision: settings.precision)
+        }
+        for w in 0..<settings.workers {
+            workersDone.enter()
+            let t = Thread { [self] in
+                workerLoop(w)
+                workersDone.leave()
+            }
+            t.name = "upres-sr-\(w)"
+            t.start()
+        }
+    }
+
+    deinit {
+        lock.lock()
+        finished = true
+        aborted = true
+        lock.broadcast()
+        lock.unlock()
+        workersDone.wait()
+    }
+
+    // MARK: - Submitting thread
+
+    public var isFull: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return inFlight.count >= settings.framesInFlight
+    }
+
+    /// Waits while `framesInFlight` frames are in flight (the encode thread takes them); returns
+    /// without submitting after `abort`.
+    public func submit(_ frame: Frame) throws {
+        lock.lock()
+        while inFlight.count >= settings.framesInFlight && !aborted && failure == nil { lock.wait() }
+        let stop = aborted
+        lock.unlock()
+        try rethrowFailure()
+        if stop { return }
+        let t0 = ContinuousClock.now
+        let source = try frame.reference()
+        let out = try Frame(width: output.width, height: output.height, format: output.pixelFormat)
+        try classical.scale(source, into: out)
+        try out.copyProperties(from: source)
+        out.pointer.pointee.sample_aspect_ratio = output.sampleAspectRatio
+        var base = out
+        if let toNetworkSize {
+            base = try Frame(width: networkFormat.width, height: networkFormat.height, format: output.pixelFormat)
+            try toNetworkSize.scale(source, into: base)
+        }
+        let t1 = ContinuousClock.now
+        stitchSeconds += (t1 - t0).seconds
+
+        let job = FrameJob(index: submitted, source: source, base: base, output: out, depth: depth,
+                           tiles: grid.tiles.count, previous: previousJob)
+        submitted += 1
+        classify(job, isKey: source.isKeyFrame)
+        classifySeconds += (ContinuousClock.now - t1).seconds
+
+        lock.lock()
+        inFlight.append(job)
+        var pending = 0
+        for t in grid.tiles where job.classes[t.index] != .flat {
+            queue.append(WorkItem(job: job, tile: t.index))
+            pending += 1
+        }
+        for t in grid.tiles where job.classes[t.index] == .flat { job.tileDone[t.index] = true }
+        job.remaining = pending
+        if pending == 0 { job.complete() }
+        lock.broadcast()
+        lock.unlock()
+        previousJob = job
+    }
+
+    /// Decides each tile's class: static when its input window matches the one its cached
+    /// output came from, else by the classifier (or the fixed branch with classes off).
+    private func classify(_ job: FrameJob, isKey: Bool) {
+        let plane = job.sourcePlane
+        let m = grid.margin
+        var limit: Int? = settings.reuseThreshold.map { $0 * (depth > 8 ? (1 << (depth - 8)) : 1) }
+        if job.previous == nil { limit = nil }
+        // Keyframes after inter frames start a new group: with a tolerance, drop the cache so
+        // small differences cannot accumulate across it (exact reuse is always safe).
+        if let l = limit, l > 0, isKey, !previousWasKey { limit = nil }
+        previousWasKey = isKey
+        for t in grid.tiles {
+            // The window the network reads, clamped to the frame (mirrored pixels come from it).
+            let x0 = max(0, t.x - m), y0 = max(0, t.y - m)
+            let x1 = min(grid.width, t.x + grid.coreWidth + m), y1 = min(grid.height, t.y + grid.coreHeight + m)
+            if let l = limit, referenceValid[t.index],
+               Self.windowDifference(plane, references[t.index], x0, y0, x1 - x0, y1 - y0, limit: l) <= l {
+                job.classes[t.index] = .static
+                continue
+            }
+            Self.storeWindow(plane, &references[t.index], x0, y0, x1 - x0, y1 - y0)
+            referenceValid[t.index] = settings.reuseThreshold != nil
+            if !settings.classes {
+                job.classes[t.index] = settings.branch
+            } else if let th = family.thresholds {
+                job.classes[t.index] = th.classify(gradient: plane.meanAbsGradient(x: t.x, y: t.y, w: grid.coreWidth, h: grid.coreHeight))
+            } else {
+                job.classes[t.index] = .hard
+            }
+        }
+    }
+
+    private static func storeWindow(_ p: LumaPlane, _ buffer: inout [UInt8], _ x: Int, _ y: Int, _ w: Int, _ h: Int) {
+        let rowBytes = w * p.bytesPerSample
+        if buffer.count != rowBytes * h { buffer = [UInt8](repeating: 0, count: rowBytes * h) }
+        buffer.withUnsafeMutableBufferPointer { b in
+            for j in 0..<h {
+                (b.baseAddress! + j * rowBytes).update(from: p.base + (y + j) * p.stride + x * p.bytesPerSample, count: rowBytes)
+            }
+        }
+    }
+
+    private static func windowDifference(_ p: LumaPlane, _ buffer: [UInt8], _ x: Int, _ y: Int, _ w: Int, _ h: Int,
+                                         limit: Int) -> Int {
+        let rowBytes = w * p.bytesPerSample
+        guard buffer.count == rowBytes * h else { return Int.max }
+        return buffer.withUnsafeBufferPointer { b in
+            var worst = 0
+            for j in 0..<h {
+                let a = p.base + (y + j) * p.stride + x * p.bytesPerSample
+                let r = b.baseAddress! + j * rowBytes
+                if limit == 0 {
+                    if memcmp(a, r, rowBytes) != 0 { return 1 }
+                    continue
+                }
+                for i in 0..<w {
+                    let d: Int
+                    if p.bytesPerSample == 1 {
+                        d = abs(Int(a[i]) - Int(r[i]))
+                    } else {
+                        let u = Int(UInt16(littleEndian: UnsafeRawPointer(a).loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+                        let v = Int(UInt16(littleEndian: UnsafeRawPointer(r).loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
+                        d = abs(u - v)
+                    }
+                    if d > worst { worst = d; if worst > limit { return worst } }
+                }
+            }
+            return worst
+        }
+    }
+
+    public func next(wait: Bool) throws -> Frame? {
+        lock.lock()
+        while true {
+            if let f = failure { lock.unlock(); throw f }
+            if aborted { lock.unlock(); return nil }
+            if let head = inFlight.first, head.isComplete { break }
+            if !wait || (inFlight.isEmpty && finished) { lock.unlock(); return nil }
+            lock.wait()
+        }
+        let job = inFlight.removeFirst()
+        lock.broadcast()   // room for the submitter
+        var counts = ClassCounts()
+        for c in job.classes { counts[c] += 1 }
+        classTotals = classTotals + counts
+        lastFrameClasses = counts
+        lastFrameMap = job.classes
+        macsAllHard += tileMACs[.hard]! * Double(grid.tiles.count)
+        lock.unlock()
+
+        let t0 = ContinuousClock.now
+        if let resize {
+            let big = try Frame(width: output.width, height: output.height, format: output.pixelFormat)
+            try resize.scale(job.base, into: big)
+            LumaPlane(frame: job.output, depth: depth).copyAll(from: LumaPlane(frame: big, depth: depth))
+        }
+        stitchSeconds += (ContinuousClock.now - t0).seconds
+        return job.output
+    }
+
+    public func finish() {
+        lock.lock()
+        finished = true
+        lock.broadcast()
+        lock.unlock()
+    }
+
+    public func abort() {
+        lock.lock()
+        aborted = true
+        finished = true
+        queue.removeAll()
+        queueHead = 0
+        inFlight.removeAll()
+        lock.broadcast()
+        lock.unlock()
+    }
+
+    private func rethrowFailure() throws {
+        lock.lock()
+        let f = failure
+        lock.unlock()
+        if let f { throw f }
+    }
+
+    public func fill(_ stats: inout PipelineStats) {
+        lock.lock()
+        defer { lock.unlock() }
+        stats.threads = settings.workers
+        stats.precision = settings.precision.rawValue
+        stats.tileSize = grid.coreWidth == grid.width && grid.coreHeight == grid.height ? max(grid.width, grid.height) : settings.tile
+        stats.tileColumns = grid.columns
+        stats.tileRows = grid.rows
+        stats.classesTotal = classTotals
+        stats.classesLastFrame = lastFrameClasses
+        stats.lastFrameMap = lastFrameMap
+        stats.multiplyAdds = macsDone
+        stats.multiplyAddsAllHard = macsAllHard
+        stats.queueDepths = ["tiles": queue.count - queueHead, "frames": inFlight.count]
+        stats.queueCapacities = ["tiles": settings.framesInFlight * grid.tiles.count, "frames": settings.framesInFlight]
+        stats.stageSeconds.classify = classifySeconds
+        stats.stageSeconds.sr = srSeconds
+        stats.stageSeconds.stitch = stitchSeconds
+        stats.workerBusy = workerBusy   // cumulative busy seconds; the job turns them into shares
+        stats.tilesPerSecond = Double(tilesDone)   // cumulative count; the job divides by time
+    }
+
+    // MARK: - Workers
+
+    private struct WorkItem {
+        let job: FrameJob
+        let tile: Int
+    }
+
+    private func workerLoop(_ w: Int) {
+        var sessions: [String: Session] = [:]
+        let shape = Tensor.Shape(1, 1, grid.inputHeight, grid.inputWidth)
+        while true {
+            lock.lock()
+            while queueHead == queue.count && !finished { lock.wait() }
+            if aborted || (queueHead == queue.count && finished) { lock.unlock(); return }
+            let item = queue[queueHead]
+            queueHead += 1
+            if queueHead > 4096 && queueHead * 2 > queue.count { queue.removeFirst(queueHead); queueHead = 0 }
+            lock.unlock()
+
+            let start = ContinuousClock.now
+            let cls = item.job.classes[item.tile]
+            var macs = 0.0
+            do {
+                if cls == .static {
+                    try copyFromPrevious(item)
+                } else {
+                    let model = family.model(for: cls)
+                    let session: Session
+                    if let s = sessions[model.info.name] { session = s } else {
+                        session = try Session(model: model, input: shape, precision: settings.precision)
+                        sessions[model.info.name] = session
+                    }
+                    try run(item, session)
+                    macs = tileMACs[cls]!
+                }
+            } catch {
+                lock.lock()
+                if failure == nil { failure = error }
+                lock.broadcast()
+                lock.unlock()
+                return
+            }
+            let busy = (ContinuousClock.now - start).seconds
+            lock.lock()
+            workerBusy[w] += busy
+            srSeconds += busy
+            tilesDone += 1
+            macsDone += macs
+            item.job.tileDone[item.tile] = true
+            item.job.remaining -= 1
+            if item.job.remaining == 0 { item.job.complete() }
+            lock.broadcast()
+            lock.unlock()
+        }
+    }
+
+    private func run(_ item: WorkItem, _ session: Session) throws {
+        let t = grid.tiles[item.tile]
+        let m = grid.margin, s = scale
+        item.job.sourcePlane.readWindow(x0: t.x - m, y0: t.y - m, w: grid.inputWidth, h: grid.inputHeight,
+                                        into: session.inputPointer)
+        try session.execute()
+        let outStride = grid.inputWidth * s
+        let ox = (t.ownedX - t.x + m) * s, oy = (t.ownedY - t.y + m) * s
+        item.job.basePlane.writeRegion(x: t.ownedX * s, y: t.ownedY * s, w: t.ownedWidth * s, h: t.ownedHeight * s,
+                                       from: session.outputPointer + oy * outStride + ox, srcStride: outStride)
+    }
+
+    /// A static tile: the previous frame's output of this tile, once that tile is done (it was
+    /// queued earlier, so it is done or being worked on: no deadlock).
+    private func copyFromPrevious(_ item: WorkItem) throws {
+        guard let prev = item.job.previous else { throw MediaInputError("internal: static tile without a previous frame") }
+        lock.lock()
+        while !prev.tileDone[item.tile] && failure == nil && !aborted { lock.wait() }
+        lock.unlock()
+        let t = grid.tiles[item.tile], s = scale
+        item.job.basePlane.copyRegion(from: prev.basePlane, x: t.ownedX * s, y: t.ownedY * s,
+                                      w: t.ownedWidth * s, h: t.ownedHeight * s)
+    }
+}
+
+/// One frame in flight. `classes` is written by the submitting thread before the frame's tiles
+/// are queued; `tileDone`, `remaining` and completion are guarded by the pipeline's lock.
+final class FrameJob: @unchecked Sendable {
+    let index: Int
+    let source: Frame
+    let base: Frame
+    let output: Frame
+    let sourcePlane: LumaPlane
+    let basePlane: LumaPlane
+    var classes: [TileClass]
+    var tileDone: [Bool]
+    var remaining = 0
+    private(set) var isComplete = false
+    /// The frame before, for static tiles; released when this one completes (bounded chain).
+    private(set) var previous: FrameJob?
+
+    init(index: Int, source: Frame, base: Frame, output: Frame, depth: Int, tiles: Int, previous: FrameJob?) {
+        self.index = index
+        self.source = source
+        self.base = base
+        self.output = output
+        sourcePlane = LumaPlane(frame: source, depth: depth)
+        basePlane = LumaPlane(frame: base, depth: depth)
+        classes = Array(repeating: .hard, count: tiles)
+        tileDone = Array(repeating: false, count: tiles)
+        self.previous = previous
+    }
+
+    func complete() {
+        isComplete = true
+        previous = nil
+    }
+}
+
+extension LumaPlane {
+    /// Plane 0 of a frame.
+    init(frame: Frame, depth: Int) {
+        self.init(base: frame.data(plane: 0)!, stride: frame.lineSize(plane: 0), width: Int(frame.width),
+                  height: Int(frame.height), depth: depth)
+    }
+}

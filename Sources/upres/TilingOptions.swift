@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import UpresEngine
+import UpresKit
+
+/// How SR networks run over a frame: tile size, ClassSR routing, temporal reuse, queue depth.
+struct TilingOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Tile side in input pixels (a context margin of the model's receptive field is added). (default: \(TileSettings.defaultTile))",
+                               valueName: "px"))
+    var tile: Int = TileSettings.defaultTile
+
+    @Option(help: ArgumentHelp("Route tiles by difficulty (on: flat tiles keep Lanczos, the others go to the family's easy, medium or hard branch) or run every tile through one branch (off).",
+                               valueName: "on|off"))
+    var classes: ClassesChoice = .on
+
+    @Option(help: ArgumentHelp("The branch every tile runs with --classes off: easy, medium or hard.", valueName: "name"))
+    var branch: BranchChoice = .hard
+
+    @Option(help: ArgumentHelp("Reuse a tile's previous output when its input (with context) differs by at most this many 8-bit levels; 0 = only when identical.",
+                               valueName: "n"))
+    var reuseThreshold: Int = 0
+
+    @Flag(help: "Never reuse tiles between frames (every tile is computed).")
+    var noReuse = false
+
+    @Option(help: ArgumentHelp("Frames in flight between decoder and encoder (memory grows with it, not with the video). Default: 2 x threads + 2.",
+                               valueName: "n"))
+    var framesInFlight: Int?
+
+    func validate() throws {
+        if tile < 16 || tile > 4096 { throw ValidationError("--tile must be between 16 and 4096 pixels") }
+        if reuseThreshold < 0 || reuseThreshold > 255 { throw ValidationError("--reuse-threshold must be between 0 and 255") }
+        if let f = framesInFlight, f < 1 || f > 256 { throw ValidationError("--frames-in-flight must be between 1 and 256") }
+    }
+
+    func settings(workers: Int, precision: Precision) -> TileSettings {
+        TileSettings(tile: tile, workers: workers, precision: precision, classes: classes == .on,
+                     branch: TileClass(name: branch.rawValue)!, reuseThreshold: noReuse ? nil : reuseThreshold,
+                     framesInFlight: framesInFlight)
+    }
+}
+
+enum ClassesChoice: String, ExpressibleByArgument, CaseIterable { case on, off }
+enum BranchChoice: String, ExpressibleByArgument, CaseIterable { case easy, medium, hard }
