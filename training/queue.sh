@@ -14,14 +14,14 @@ mkdir -p "$ROOT/runs"
 restore() {  # checkpoints committed by an earlier session -> runs dir (never over newer state)
   for d in checkpoints/*/; do
     n=$(basename "$d")
-    if [ ! -f "$ROOT/runs/$n/last.pt" ]; then mkdir -p "$ROOT/runs/$n"; cp -p "$d"/* "$ROOT/runs/$n/"; fi
+    if [ ! -f "$ROOT/runs/$n/last.pt" ]; then mkdir -p "$ROOT/runs/$n"; cp -p "$d"* "$ROOT/runs/$n/"; fi
   done
 }
 save() {
   n="$1"; [ -d "$ROOT/runs/$n" ] || return 0
   mkdir -p "checkpoints/$n"
   for f in last.pt best.pt log.jsonl config.yaml done; do
-    [ -f "$ROOT/runs/$n/$f" ] && cp -p "$ROOT/runs/$n/$f" "checkpoints/$n/$f"
+    if [ -f "$ROOT/runs/$n/$f" ]; then cp -p "$ROOT/runs/$n/$f" "checkpoints/$n/$f"; fi
   done
 }
 restore
