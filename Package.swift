@@ -30,13 +30,16 @@ let package = Package(
         .target(name: "UpresEngine", dependencies: ["CUpresShims", "CDNNL", "CUpresModels"]),
         // Upscaler stages and the job that runs a file end to end.
         .target(name: "UpresKit", dependencies: ["UpresMedia", "UpresEngine", "CUpresShims", "CFFmpeg"]),
+        // Progress rendering as pure functions of a PipelineStats snapshot (no terminal needed).
+        .target(name: "UpresTerminal", dependencies: ["UpresKit"]),
         .executableTarget(name: "upres", dependencies: [
-            "UpresKit", "UpresMedia", "UpresEngine",
+            "UpresKit", "UpresMedia", "UpresEngine", "UpresTerminal", "CNcurses", "CUpresShims",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "UpresMediaTests", dependencies: ["UpresMedia", "UpresKit"]),
         .testTarget(name: "UpresKitTests", dependencies: ["UpresKit", "UpresEngine", "UpresMedia", "CFFmpeg"]),
         .testTarget(name: "UpresCLITests", dependencies: ["UpresMedia"]),
+        .testTarget(name: "UpresTerminalTests", dependencies: ["UpresTerminal", "UpresKit"]),
         .testTarget(name: "UpresEngineTests", dependencies: ["UpresEngine"], exclude: ["Goldens"]),
     ],
     swiftLanguageModes: [.v6]

@@ -15,6 +15,48 @@ struct Upscale: ParsableCommand {
               upres photo.png -o photo.x2.png
               upres 'frames/%05d.png' -o 'big/%05d.png'
               upres clip.mp4 --codec ffv1 -o lossless.mkv
+              upres *.mkv --progress json > events.jsonl
+
+            PROGRESS
+              On a terminal upres shows a live dashboard (--progress tui): progress, ETA,
+              frame rates, the tile classes of the current frame and of all frames,
+              queues, worker load, where time goes, output size. Keys: q stops gracefully
+              (the frames done are written as a playable file; exit status 130), p pauses
+              and resumes, ? shows help. Ctrl-C does what q does; a second one stops at
+              once. NO_COLOR=1 turns colour off. Into a pipe or a log upres prints a line
+              every 5 seconds instead (--progress plain).
+
+            JSON EVENTS
+              With --progress json, stdout carries one JSON object per line (messages for
+              people still go to stderr); --progress-file PATH writes them to a file
+              instead. Every object has "event" and "time" (Unix seconds). Sizes are in
+              bytes, times in seconds; unknown values are null. Events, in order:
+              start      job and jobs (position in the batch), input, output, streams
+                         (index, type, codec, upscaled), frames_expected,
+                         frames_expected_exact, input_width, input_height, output_width,
+                         output_height, model, precision, encoder
+              progress   every field of the progress snapshot, at most once per
+                         --progress-interval seconds (default 1) and once at the end of
+                         each file: frames_done, frames_total, frames_total_estimated,
+                         elapsed, eta, fps (recent), average_fps,
+                         input_megapixels_per_second, output_megapixels_per_second,
+                         tiles_per_second, tile_size, tile_columns, tile_rows,
+                         classes_total and classes_last_frame (tile counts by class:
+                         static, flat, easy, medium, hard), last_frame_map (class names,
+                         row by row), multiply_adds, multiply_adds_all_hard, queue_depths,
+                         queue_capacities, worker_busy (0 to 1 per worker), stage_seconds
+                         (decode, classify, sr, stitch, encode), bytes_written, bitrate
+                         (bits per second), estimated_final_bytes, paused, stopping,
+                         input, output, model, precision, threads, job_index, job_count
+              file_done  job, input, output (null when abandoned), status (done;
+                         interrupted: stopped gracefully, the output holds the frames
+                         done; abandoned: stopped at once, nothing written), exit_status,
+                         frames (written), duration (of the output), size, wall_time,
+                         classes (tile totals by class), warnings
+              error      job, input, file (the file the error is about), message
+              summary    files, done, failed, interrupted, skipped (done + failed +
+                         interrupted + skipped = files), frames, bytes, wall_time,
+                         classes, exit_status (the exit status of upres)
             """)
 
     @Argument(help: ArgumentHelp("Input files (any video or image FFmpeg reads; image sequences as patterns like frames/%05d.png).",
