@@ -77,3 +77,24 @@ def test_damaged_files_raise(tmp_path):
         load_file(tmp_path / "tiny.safetensors")
     with pytest.raises(TypeError):
         save_file({"w": torch.ones(1)}, path, {"n": 3})
+
+
+def test_export_bf16_check(tmp_path, photo_root, monkeypatch):
+    """--bf16-check force writes bf16_psnr_delta_db (emulated bf16 here: tiny net, tiny photos);
+    --no-bf16-check and 'auto' on a CPU without native bf16 leave it out."""
+    import export
+    from upres_train.metrics import format_delta_db
+    cfg = '{"scale": 2, "channels": 4, "num_conv": 1}'
+    base = ["--random", "plain", "--config", cfg, "--no-golden", "--val-dir", str(photo_root / "val")]
+    out = tmp_path / "a.safetensors"
+    assert export.main(base + ["--out", str(out), "--bf16-check", "force"]) == 0
+    meta = load_file(out)[1]
+    delta = float(meta["bf16_psnr_delta_db"])
+    assert abs(delta) < 0.5 and meta["bf16_psnr_delta_db"] == format_delta_db(delta)
+    assert json.loads(meta["provenance"])["bf16_check"]["photos"] == 2
+    assert export.main(base + ["--out", str(out), "--no-bf16-check"]) == 0
+    assert "bf16_psnr_delta_db" not in load_file(out)[1]
+    monkeypatch.setattr(export, "cpu_has_bf16", lambda: False)
+    assert export.main(base + ["--out", str(out)]) == 0
+    assert "bf16_psnr_delta_db" not in load_file(out)[1]
+    assert format_delta_db(-0.00001) == "0.0000" and format_delta_db(-0.00412) == "-0.0041"

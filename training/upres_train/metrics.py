@@ -77,3 +77,26 @@ def classic_upscale(lr: torch.Tensor, scale: int, method: str) -> torch.Tensor:
             img = Image.fromarray(arr[i, j])  # float32 -> mode "F"
             out[i, j] = np.asarray(img.resize((w * scale, h * scale), resample))
     return torch.from_numpy(out)
+
+
+@torch.no_grad()
+def bf16_psnr_delta(model, val, scale: int) -> dict:
+    """Mean Y-PSNR over `val` ([(name, lr, hr)] as load_validation returns) of the model under
+    bf16 autocast minus the same in fp32: {"delta_db", "fp32_psnr", "bf16_psnr", "photos"}."""
+    def run(x, bf16):
+        x = x.contiguous(memory_format=torch.channels_last)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            return model(x).float()
+    model = model.eval()
+    fp32, bf16 = [], []
+    for _name, lr, hr in val:
+        fp32.append(psnr_y(run(lr, False), hr, scale))
+        bf16.append(psnr_y(run(lr, True), hr, scale))
+    f, b = sum(fp32) / len(fp32), sum(bf16) / len(bf16)
+    return {"delta_db": b - f, "fp32_psnr": f, "bf16_psnr": b, "photos": len(val)}
+
+
+def format_delta_db(delta: float) -> str:
+    """Metadata string of a PSNR delta, 4 decimals, no sign on zero ("-0.0041", "0.0000")."""
+    s = f"{delta:.4f}"
+    return "0.0000" if s == "-0.0000" else s

@@ -88,9 +88,11 @@ def receptive_field_str(model) -> str:
     return str(rf) if rf > 0 else "global"
 
 
-def export_model(model, out_path, provenance: dict, golden: bool = True) -> dict:
+def export_model(model, out_path, provenance: dict, golden: bool = True,
+                 extra_meta: dict[str, str] | None = None) -> dict:
     """Fold re-param blocks, write the model file (fp32) and, optionally, its golden pair
-    next to it (NAME.golden.safetensors). Returns the metadata written."""
+    next to it (NAME.golden.safetensors). `extra_meta`: further metadata keys (strings, e.g.
+    bf16_psnr_delta_db). Returns the metadata written."""
     model = copy.deepcopy(model).float().eval().fuse()
     in_ch = model.config["in_channels"]
     meta = {
@@ -107,6 +109,7 @@ def export_model(model, out_path, provenance: dict, golden: bool = True) -> dict
         "params": str(count_params(model)),
         "provenance": json.dumps(provenance, sort_keys=True),
     }
+    meta.update(extra_meta or {})
     state = {k: v.detach().float().contiguous() for k, v in model.state_dict().items()}
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
