@@ -286,7 +286,7 @@ struct DashboardSections {
 
     func messages(_ count: Int) -> [Line] {
         notes.messages.suffix(count).map { m in
-            Line(TextWidth.sanitized(m), m.contains("error") ? .bad : .warning)
+            Line(TextWidth.sanitized(m), m.contains("error:") ? .bad : m.contains("warning:") ? .warning : .dim)
         }
     }
 

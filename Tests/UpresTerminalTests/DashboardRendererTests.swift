@@ -171,6 +171,21 @@ struct DashboardRendererTests {
         #expect(title.text.contains("sunset.upres-x2.mkv"), "\(title.text)")
         #expect(title.text.hasSuffix("job 2/3"))
     }
+
+    @Test("What went to stderr shows under the output, styled by kind")
+    func messages() {
+        var notes = DashboardNotes()
+        notes.messages = ["upres: done: a.mkv: 48 frames", "upres: warning: b.mkv: 3 frames re-timed",
+                          "upres: error: c.mkv: no such file"]
+        let lines = DashboardRenderer.render(stats: Snapshots.full, history: [], width: 120, height: 60, colour: true,
+                                             notes: notes)
+        let shown = lines.filter { $0.text.hasPrefix("upres: ") }
+        #expect(shown.map(\.text) == Array(notes.messages.suffix(2)), "the newest two")
+        #expect(shown.map { $0.segments.first?.style } == [.warning, .bad])
+        let compact = DashboardRenderer.render(stats: Snapshots.full, history: [], width: 60, height: 12, colour: true,
+                                               notes: notes)
+        #expect(compact.contains { $0.text.hasPrefix("upres: error: c.mkv") })
+    }
 }
 
 @Suite("Dashboard pieces")
