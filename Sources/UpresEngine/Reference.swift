@@ -35,6 +35,8 @@ public enum ReferenceExecutor {
                     out[n, c, y, x] *= w[c]
                 } } } }
             case .nearestUpsample(let r): out = nearest(ins[0], r)
+            case .deconv, .channelAffine, .channelPermute, .pad, .crop, .cropLike, .resize:
+                out = runImported(node.op, ins, shape: shapes[i])
             }
             values[i] = out
         }
@@ -82,6 +84,10 @@ public enum ReferenceExecutor {
             case .gelu: t.data[i] = Float(0.5 * Double(v) * (1 + erf(Double(v) / 2.0.squareRoot())))
             case .sigmoid: t.data[i] = Float(1 / (1 + exp(-Double(v))))
             case .tanh: t.data[i] = Foundation.tanh(v)
+            case .swish: t.data[i] = Float(Double(v) / (1 + exp(-Double(v))))
+            case .mish: t.data[i] = Float(Double(v) * Foundation.tanh(log1p(exp(Double(v)))))
+            case .clip(let lo, let hi): t.data[i] = min(max(v, lo), hi)
+            case .linear(let a, let b): t.data[i] = a * v + b
             }
         }
     }

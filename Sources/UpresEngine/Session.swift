@@ -55,11 +55,11 @@ public final class Session {
     /// Multiply-adds of one run.
     public let multiplyAdds: Int
 
-    private let ctx: DNNLContext
+    let ctx: DNNLContext
     /// oneDNN (OpenMP) threads inside this session.
     public let threads: Int
-    private var steps: [Step] = []
-    private var keep: [AnyObject] = []          // memories and buffers that primitives refer to
+    var steps: [Step] = []
+    var keep: [AnyObject] = []          // memories and buffers that primitives refer to
     private let userInput: DNNLMemory
     private let userOutput: DNNLMemory
     private let inputBuffer: AlignedBuffer
@@ -69,7 +69,7 @@ public final class Session {
     public var profiling = false
     public private(set) var timeByKind: [String: Double] = [:]
     /// Multiply-adds of one run by layer kind (convolutions only), for GFLOPS per layer kind.
-    public private(set) var multiplyAddsByKind: [String: Int] = [:]
+    public internal(set) var multiplyAddsByKind: [String: Int] = [:]
 
     struct Step {
         var kind: String
@@ -161,7 +161,7 @@ public final class Session {
 
     // MARK: - Compilation
 
-    private func arg(_ a: Int32, _ m: DNNLMemory) -> dnnl_exec_arg_t { dnnl_exec_arg_t(arg: a, memory: m.memory) }
+    func arg(_ a: Int32, _ m: DNNLMemory) -> dnnl_exec_arg_t { dnnl_exec_arg_t(arg: a, memory: m.memory) }
 
     private func compile(node: Node, index i: Int, shapes: [Tensor.Shape], values: [DNNLMemory], dt: dnnl_data_type_t) throws {
         let src = node.inputs.first.map { values[$0] }
@@ -221,11 +221,13 @@ public final class Session {
         case .channelScale(let w):
             let weights = try constant(w, channels: w.count)
             try addBinary(dnnl_binary_mul, src!, weights, dst, kind: "mul", node: i)
+        case .deconv, .channelAffine, .channelPermute, .pad, .crop, .cropLike, .resize:
+            try compileImported(node: node, index: i, shapes: shapes, values: values, dt: dt)
         }
     }
 
     /// A plain f32 [1, C, 1, 1] constant (PReLU slopes, channel weights).
-    private func constant(_ values: [Float], channels: Int) throws -> DNNLMemory {
+    func constant(_ values: [Float], channels: Int) throws -> DNNLMemory {
         let buffer = AlignedBuffer(size: values.count * 4)
         values.withUnsafeBufferPointer { buffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count * 4) }
         let m = try DNNLMemory(MemoryDesc.make([1, channels, 1, 1], dnnl_f32, dnnl_nchw), ctx, handle: buffer.pointer)
@@ -233,7 +235,7 @@ public final class Session {
         return m
     }
 
-    private func addSimple<D>(_ desc: inout D, kind: String, node: Int, attr: dnnl_primitive_attr_t? = nil,
+    func addSimple<D>(_ desc: inout D, kind: String, node: Int, attr: dnnl_primitive_attr_t? = nil,
                               args: [(Int32, DNNLMemory)]) throws {
         guard let pd = try makePrimitiveDesc(&desc, attr, ctx, kind) else {
             throw DNNLError(status: dnnl_unimplemented.rawValue, context: kind)
@@ -242,7 +244,7 @@ public final class Session {
         steps.append(Step(kind: kind, node: node, primitive: try DNNLPrimitive(pd, kind), args: args.map { arg($0.0, $0.1) }))
     }
 
-    private func addReorder(from: DNNLMemory, to: DNNLMemory, kind: String, node: Int) throws {
+    func addReorder(from: DNNLMemory, to: DNNLMemory, kind: String, node: Int) throws {
         steps.append(Step(kind: kind, node: node, primitive: try reorderPrimitive(from.desc, to.desc),
                           args: [arg(DNNL_ARG_FROM, from), arg(DNNL_ARG_TO, to)]))
     }
@@ -255,7 +257,7 @@ public final class Session {
         return try DNNLPrimitive(pd!, "reorder")
     }
 
-    private func addBinary(_ alg: dnnl_alg_kind_t, _ a: DNNLMemory, _ b: DNNLMemory, _ dst: DNNLMemory,
+    func addBinary(_ alg: dnnl_alg_kind_t, _ a: DNNLMemory, _ b: DNNLMemory, _ dst: DNNLMemory,
                            kind: String, node: Int) throws {
         var d = dnnl_binary_desc_t()
         var amd = a.desc, bmd = b.desc, dmd = dst.desc
@@ -263,22 +265,27 @@ public final class Session {
         try addSimple(&d, kind: kind, node: node, args: [(DNNL_ARG_SRC_0, a), (DNNL_ARG_SRC_1, b), (DNNL_ARG_DST, dst)])
     }
 
-    private static func eltwise(_ a: Activation) -> (dnnl_alg_kind_t, Float)? {
+    /// oneDNN eltwise algorithm, alpha and beta of an activation (nil: PReLU, which has weights).
+    static func eltwise(_ a: Activation) -> (dnnl_alg_kind_t, Float, Float)? {
         switch a {
-        case .relu: return (dnnl_eltwise_relu, 0)
-        case .leakyRelu(let s): return (dnnl_eltwise_relu, s)
-        case .gelu: return (dnnl_eltwise_gelu_erf, 0)
-        case .sigmoid: return (dnnl_eltwise_logistic, 0)
-        case .tanh: return (dnnl_eltwise_tanh, 0)
+        case .relu: return (dnnl_eltwise_relu, 0, 0)
+        case .leakyRelu(let s): return (dnnl_eltwise_relu, s, 0)
+        case .gelu: return (dnnl_eltwise_gelu_erf, 0, 0)
+        case .sigmoid: return (dnnl_eltwise_logistic, 0, 0)
+        case .tanh: return (dnnl_eltwise_tanh, 0, 0)
+        case .swish: return (dnnl_eltwise_swish, 1, 0)
+        case .mish: return (dnnl_eltwise_mish, 0, 0)
+        case .clip(let lo, let hi): return (dnnl_eltwise_clip_v2, lo, hi)
+        case .linear(let a, let b): return (dnnl_eltwise_linear, a, b)
         case .prelu: return nil
         }
     }
 
-    private func addActivation(_ a: Activation, src: DNNLMemory, dst: DNNLMemory, node: Int, channels: Int) throws {
+    func addActivation(_ a: Activation, src: DNNLMemory, dst: DNNLMemory, node: Int, channels: Int) throws {
         var smd = src.desc
-        if let (alg, alpha) = Session.eltwise(a) {
+        if let (alg, alpha, beta) = Session.eltwise(a) {
             var d = dnnl_eltwise_desc_t()
-            try dnnl(dnnl_eltwise_forward_desc_init(&d, dnnl_forward_inference, alg, &smd, alpha, 0), "eltwise")
+            try dnnl(dnnl_eltwise_forward_desc_init(&d, dnnl_forward_inference, alg, &smd, alpha, beta), "eltwise")
             try addSimple(&d, kind: "activation", node: node, args: [(DNNL_ARG_SRC, src), (DNNL_ARG_DST, dst)])
         } else if case .prelu(let slopes) = a {
             let w = try constant(slopes, channels: channels)
@@ -328,8 +335,8 @@ public final class Session {
                     try dnnl(dnnl_post_ops_append_prelu(po, 1 << 1), "prelu post-op")
                     postArgs.append(arg(Int32(upres_dnnl_arg_post_op(Int32(idx), DNNL_ARG_WEIGHTS)), try constant(slopes, channels: slopes.count)))
                 case .activation(let a):
-                    let (alg, alpha) = Session.eltwise(a)!
-                    try dnnl(dnnl_post_ops_append_eltwise(po, 1, alg, alpha, 0), "eltwise post-op")
+                    let (alg, alpha, beta) = Session.eltwise(a)!
+                    try dnnl(dnnl_post_ops_append_eltwise(po, 1, alg, alpha, beta), "eltwise post-op")
                 case .add(let j), .mul(let j):
                     var md = values[j].desc
                     if case .add = p {
@@ -383,7 +390,7 @@ public final class Session {
         }
     }
 
-    private func constantVector(_ v: [Float]) throws -> DNNLMemory {
+    func constantVector(_ v: [Float]) throws -> DNNLMemory {
         let buffer = AlignedBuffer(size: v.count * 4)
         v.withUnsafeBufferPointer { buffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count * 4) }
         let m = try DNNLMemory(MemoryDesc.make([v.count], dnnl_f32, dnnl_a), ctx, handle: buffer.pointer)

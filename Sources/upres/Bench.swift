@@ -36,6 +36,8 @@ struct Bench: ParsableCommand {
     @Option(help: ArgumentHelp("Channels in and out of the --layers convolutions (default 64).", valueName: "n"))
     var channels: Int = 64
 
+    @OptionGroup(title: "ncnn models") var ncnn: NCNNOptions
+
     func validate() throws {
         guard parseSize() != nil else { throw ValidationError("--size must look like 320x180") }
         guard parseThreads() != nil else { throw ValidationError("--threads takes positive numbers, e.g. 1,2") }
@@ -92,7 +94,10 @@ struct Bench: ParsableCommand {
             for spec in ModelZoo.architectures { targets.append((try ModelZoo.randomModel(spec), "random")) }
         } else {
             for path in models {
-                do { targets.append((try ModelSource.load(path), EmbeddedModels.names.contains(path) ? "built-in" : "file")) } catch {
+                do {
+                    targets.append((try ModelSource.load(path, ncnn: ncnn.overrides),
+                                    EmbeddedModels.names.contains(path) ? "built-in" : (path.hasSuffix(".param") ? "ncnn" : "file")))
+                } catch {
                     Diagnostics.error("\(error)")
                     throw ExitCode(ExitStatus.failed)
                 }
@@ -142,8 +147,10 @@ struct Models: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List upres's models (or describe model files): cost, parameters, quality, provenance.")
 
-    @Argument(help: ArgumentHelp("Model files to describe (default: the built-in list).", valueName: "path"))
+    @Argument(help: ArgumentHelp("Model files to describe (default: the built-in list); ncnn models as NAME.param.", valueName: "path"))
     var paths: [String] = []
+
+    @OptionGroup(title: "ncnn models") var ncnn: NCNNOptions
 
     func run() throws {
         if paths.isEmpty {
@@ -171,7 +178,7 @@ struct Models: ParsableCommand {
         var failed = false
         for path in paths {
             do {
-                try describe(ModelSource.load(path), label: path)
+                try describe(ModelSource.load(path, ncnn: ncnn.overrides), label: path)
             } catch {
                 Diagnostics.error("\(error)")
                 failed = true
@@ -185,6 +192,14 @@ struct Models: ParsableCommand {
         print("\(label): \(i.arch) x\(i.scale), \(i.inChannels == 1 ? "luma" : "RGB"), \(i.macsPerPixel) MACs/px, "
               + "\(i.parameters) parameters, receptive field \(i.receptiveField.map(String.init) ?? "global")")
         print("  config: \(i.config)")
+        if i.arch == "ncnn" {
+            let m = i.metadata
+            print("  input: \(m["input_layout"] ?? "")")
+            print("  model's own convention: order \(m["colour_order"] ?? "rgb"), range 0-\(m["input_range"] ?? "1") "
+                  + "(\(m["input_range_source"] ?? "default")); layers: \(m["ncnn_layer_types"] ?? "")")
+            if let b = m["input_border"] { print("  border: \(b)") }
+            if let k = m["input_multiple"] { print("  input sizes: multiples of \(k)") }
+        }
         for (k, v) in i.provenance.sorted(by: { $0.key < $1.key }) { print("  \(k): \(v)") }
     }
 

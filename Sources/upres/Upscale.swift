@@ -71,12 +71,13 @@ struct Upscale: ParsableCommand {
     @OptionGroup(title: "Size") var size: SizeOptions
     @OptionGroup(title: "Encoding") var encoding: EncodingOptions
     @OptionGroup(title: "Tiles") var tiling: TilingOptions
+    @OptionGroup(title: "ncnn models") var ncnn: NCNNOptions
 
     @Option(help: ArgumentHelp("Use a classical upscaler instead of a network: lanczos or bicubic.", valueName: "name"))
     var upscaler: String?
 
     @Option(help: ArgumentHelp(
-        "SR network: a built-in model name (see `upres models`) or a model file (.safetensors, docs/model-format.md). Default: the built-in upres-xN model for the scale, when there is one, else lanczos.",
+        "SR network: a built-in model name (see `upres models`) or a model file (.safetensors, docs/model-format.md; or an ncnn NAME.param with NAME.bin beside it, docs/ncnn-models.md). Default: the built-in upres-xN model for the scale, when there is one, else lanczos.",
         valueName: "name|path"))
     var model: String?
 
@@ -123,7 +124,7 @@ struct Upscale: ParsableCommand {
         }
         if let chosen {
             let loaded: Model
-            do { loaded = try ModelSource.load(chosen) } catch {
+            do { loaded = try ModelSource.load(chosen, ncnn: ncnn.overrides) } catch {
                 Diagnostics.error("\(error)")
                 throw ExitCode(ExitStatus.failed)
             }
@@ -170,7 +171,12 @@ struct Upscale: ParsableCommand {
 
 /// `--model` takes a file path or the name of a built-in model.
 enum ModelSource {
-    static func load(_ nameOrPath: String) throws -> Model {
+    static func load(_ nameOrPath: String, ncnn: NCNNOverrides = .init()) throws -> Model {
+        if nameOrPath.hasSuffix(".param") || nameOrPath.hasSuffix(".bin") {
+            // An ncnn pair: NAME.param (layers) + NAME.bin (weights); either path names it.
+            let param = URL(fileURLWithPath: nameOrPath).deletingPathExtension().appendingPathExtension("param")
+            return try Model(ncnnParam: param, overrides: ncnn)
+        }
         if FileManager.default.fileExists(atPath: nameOrPath) {
             return try Model(contentsOf: URL(fileURLWithPath: nameOrPath))
         }
