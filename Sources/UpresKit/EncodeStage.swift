@@ -8,7 +8,7 @@ import UpresMedia
 /// audio, subtitles...), so every write goes through `write(_:)`, under a lock.
 final class EncodeStage: @unchecked Sendable {
     private let encoder: VideoEncoder
-    private let out: OutputFile
+    private let out: PacketSink
     private let muxLock = NSLock()
     private let videoOut: Int32
     private let videoOutTimeBase: AVRational
@@ -23,11 +23,15 @@ final class EncodeStage: @unchecked Sendable {
     private var durations: [Int64: Int64] = [:]
     private var meter: ThroughputMeter
     private let progress: (PipelineStats) -> Void
+    /// Frames of earlier segments (progress counts the whole job).
+    private let framesBefore: Int
 
     // Read by the job after `run` returns.
     private(set) var framesUpscaled = 0
     private(set) var framesEncoded = 0
     private(set) var lastFrameEnd: Double = 0
+    /// The last encoded frame's pts (source time base): where a stopped segment was cut.
+    private(set) var lastFramePts: Int64? = nil
     private(set) var encodeSeconds = 0.0
     private(set) var failure: Error?
     var stats: PipelineStats
@@ -35,20 +39,21 @@ final class EncodeStage: @unchecked Sendable {
     /// Double is not possible on x86-64/arm64, and the figure is informational).
     nonisolated(unsafe) var decodeSeconds = 0.0
 
-    init(encoder: VideoEncoder, out: OutputFile, videoOut: Int, decoderTimeBase: AVRational,
+    init(encoder: VideoEncoder, out: PacketSink, videoOut: Int, videoOutTimeBase: AVRational, decoderTimeBase: AVRational,
          upscaledFormat: VideoFormat, encodeFormat: VideoFormat, sourceColour: ColourDescription,
-         stats: PipelineStats, started: Date, progress: @escaping (PipelineStats) -> Void) {
+         stats: PipelineStats, started: Date, framesBefore: Int = 0, framesAtStart: Int = 0, progress: @escaping (PipelineStats) -> Void) {
         self.encoder = encoder
         self.out = out
         self.videoOut = Int32(videoOut)
-        videoOutTimeBase = out.stream(videoOut).pointee.time_base
+        self.videoOutTimeBase = videoOutTimeBase
         self.decoderTimeBase = decoderTimeBase
         self.upscaledFormat = upscaledFormat
         self.encodeFormat = encodeFormat
         self.sourceColour = sourceColour
         self.stats = stats
         self.progress = progress
-        meter = ThroughputMeter(start: started)
+        self.framesBefore = framesBefore
+        meter = ThroughputMeter(start: started, framesBefore: framesAtStart)
     }
 
     /// Writes a packet to the shared muxer.
@@ -131,12 +136,13 @@ final class EncodeStage: @unchecked Sendable {
         big.pointer.pointee.colorspace = encodeFormat.colour.matrix
         big.pointer.pointee.pict_type = AV_PICTURE_TYPE_NONE
         durations[big.pts] = big.duration
+        lastFramePts = big.pts
         lastFrameEnd = Double(big.pts + big.duration) * av_q2d(decoderTimeBase)
         try encoder.send(big)
         try drain()
         encodeSeconds += (ContinuousClock.now - t0).seconds
 
-        stats.framesDone = framesUpscaled
+        stats.framesDone = framesBefore + framesUpscaled
         stats.bytesWritten = bytesWritten
         pipeline.fill(&stats)
         stats.stageSeconds.decode = decodeSeconds

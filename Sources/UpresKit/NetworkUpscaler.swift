@@ -17,6 +17,14 @@ public struct NetworkUpscalerFactory: UpscalerFactory {
 
     public var name: String { "\(family.name) (\(settings.precision.rawValue))" }
 
+    public var identity: String {
+        let branches = family.branches.sorted { $0.key < $1.key }
+            .map { "\($0.key.name)=\($0.value.info.name):\($0.value.info.parameters):\($0.value.info.provenance["iterations"] ?? "")" }
+        let s = settings
+        return "\(name)|\(branches.joined(separator: ","))|tile=\(s.tile)|classes=\(s.classes)|branch=\(s.branch.name)|"
+            + "reuse=\(s.reuseThreshold.map(String.init) ?? "off")"
+    }
+
     public func makePipeline(input: VideoFormat, output: VideoFormat) throws -> any FramePipeline {
         try TilePipeline(family: family, settings: settings, input: input, output: output)
     }

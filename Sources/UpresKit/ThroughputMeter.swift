@@ -16,9 +16,14 @@ struct ThroughputMeter {
     let window: Double
     private var samples: [Sample] = []
 
-    init(start: Date, window: Double = 5) {
+    /// Frames already done before `start` (earlier segments, a resumed job): not counted in
+    /// the rates.
+    let framesBefore: Int
+
+    init(start: Date, window: Double = 5, framesBefore: Int = 0) {
         self.start = start
         self.window = window
+        self.framesBefore = framesBefore
     }
 
     /// `stats.tilesPerSecond` and `stats.workerBusy` arrive as cumulative counts / seconds
@@ -33,7 +38,7 @@ struct ThroughputMeter {
         let dt = now.timeIntervalSince(first.time)
         let elapsed = now.timeIntervalSince(start)
         stats.elapsed = elapsed
-        stats.averageFps = elapsed > 0 ? Double(stats.framesDone) / elapsed : 0
+        stats.averageFps = elapsed > 0 ? Double(stats.framesDone - framesBefore) / elapsed : 0
         if dt > 0.2 {
             stats.fps = Double(s.frames - first.frames) / dt
             stats.tilesPerSecond = (s.tiles - first.tiles) / dt
@@ -50,7 +55,7 @@ struct ThroughputMeter {
         if let total = stats.framesTotal, total > 0 {
             let rate = stats.fps > 0 ? stats.fps : stats.averageFps
             stats.eta = rate > 0 ? Double(max(0, total - stats.framesDone)) / rate : nil
-            if stats.framesDone >= 5 {
+            if stats.framesDone >= 5 && framesBefore == 0 {
                 stats.estimatedFinalBytes = Int64(Double(stats.bytesWritten) * Double(total) / Double(stats.framesDone))
             }
         }

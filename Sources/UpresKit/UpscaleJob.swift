@@ -30,6 +30,12 @@ public struct JobSettings: Sendable {
     public var overwrite: Bool
     /// Decoder threads (0 = one per core).
     public var decoderThreads: Int32
+    /// Video outputs are written in keyframe-aligned segments of at least this many seconds in
+    /// a work folder beside the output, so an interrupted job resumes (`segmented`, default on).
+    public var segmented: Bool = true
+    public var segmentSeconds: Double = 10
+    /// Discard a previous run's resumable state instead of refusing to mix with it.
+    public var restart: Bool = false
 
     public init(input: String, output: String? = nil, size: TargetSize = .scale(2),
                 upscaler: any UpscalerFactory = ClassicalUpscalerFactory(filter: .lanczos),
@@ -61,6 +67,8 @@ public struct JobResult: Sendable {
     public var interrupted: Bool = false
     /// The last statistics snapshot (class totals, stage times...).
     public var stats: PipelineStats = PipelineStats()
+    /// The last encoded frame's pts (source time base).
+    public var lastFramePts: Int64? = nil
 }
 
 /// Upscales the main video stream of one input into one output file, copying every
@@ -196,13 +204,27 @@ public final class UpscaleJob {
     /// packets (a stop request abandons the run, leaving nothing behind).
     public func run(control: JobControl = JobControl(), onStart: (PipelineStats) -> Void = { _ in },
                     progress: @escaping (PipelineStats) -> Void = { _ in }) throws -> JobResult {
-        let started = Date()
-        let staging = try OutputStaging(finalPath: outputPath, overwrite: settings.overwrite)
+        if usesSegments {
+            return try runSegmented(control: control, onStart: onStart, progress: progress)
+        }
+        return try runPass(segment: nil, control: control, onStart: onStart, progress: progress)
+    }
+
+    /// One pass over the input: the whole file into the output, or (`segment`) the frames of one
+    /// segment, video only, into a segment file.
+    func runPass(segment: SegmentSpec?, control: JobControl, onStart: (PipelineStats) -> Void,
+                 progress: @escaping (PipelineStats) -> Void) throws -> JobResult {
+        let started = segment?.jobStarted ?? Date()
+        let target = segment?.path ?? outputPath
+        let staging = try OutputStaging(finalPath: target, overwrite: segment != nil || settings.overwrite)
         var committed = false
         defer { if !committed { staging.discard() } }
 
-        let out: OutputFile
-        do { out = try OutputFile(path: staging.writePath, format: muxer) } catch { throw wrap(error, outputPath) }
+        // A whole file goes through the muxer; a segment's packets into a segment file.
+        var out: OutputFile? = nil
+        if segment == nil {
+            do { out = try OutputFile(path: staging.writePath, format: muxer) } catch { throw wrap(error, outputPath) }
+        }
 
         // Decoder, upscaler, optional format conversion, encoder.
         let decoder: VideoDecoder
@@ -215,79 +237,29 @@ public final class UpscaleJob {
         do {
             encoder = try VideoEncoder(codec: encoderCodec, format: encodeFormat, timeBase: st.pointee.time_base,
                                        frameRate: frameRate, settings: settings.encoder,
-                                       globalHeader: out.needsGlobalHeader, context: "'\(outputPath)'")
+                                       globalHeader: needsGlobalHeader, context: "'\(outputPath)'")
         } catch { throw wrap(error, outputPath) }
 
-        // Output streams in source order: the upscaled video, then copies of what the container takes.
         var streamMap = [Int](repeating: -1, count: input.streamCount)
         var copied = 0
-        for i in 0..<input.streamCount {
-            let ist = input.stream(i)
-            if i == videoStream {
-                let ost = out.addStream()
-                streamMap[i] = Int(ost.pointee.index)
-                try mediaCall(outputPath) {
-                    try avCheck(avcodec_parameters_from_context(ost.pointee.codecpar, encoder.context),
-                              "avcodec_parameters_from_context", "video stream")
-                }
+        var segmentFile: SegmentFileWriter? = nil
+        if segment != nil {
+            let par = avcodec_parameters_alloc()!
+            defer { var p: UnsafeMutablePointer<AVCodecParameters>? = par; avcodec_parameters_free(&p) }
+            try mediaCall(target) {
+                try avCheck(avcodec_parameters_from_context(par, encoder.context), "avcodec_parameters_from_context", "video stream")
+            }
+            segmentFile = try SegmentFileWriter(path: staging.writePath, parameters: par, timeBase: encoder.timeBase)
+        }
+        if let out {
+            (streamMap, copied) = try configureOutput(out, target: target, segment: false) { ost in
+                try avCheck(avcodec_parameters_from_context(ost.pointee.codecpar, encoder.context),
+                            "avcodec_parameters_from_context", "video stream")
                 ost.pointee.time_base = encoder.timeBase
-                ost.pointee.avg_frame_rate = ist.pointee.avg_frame_rate
-                ost.pointee.r_frame_rate = ist.pointee.r_frame_rate
-                ost.pointee.sample_aspect_ratio = encodeFormat.sampleAspectRatio
-                ost.pointee.disposition = ist.pointee.disposition
-                StreamTags.copy(from: ist, to: ost, dropEncodingStatistics: true)
-                _ = upres_copy_presentation_side_data(ost, ist)
-                continue
             }
-            if out.isImageMuxer { continue }   // image files hold the picture only
-            let par = ist.pointee.codecpar!
-            let type = par.pointee.codec_type
-            let codecName = avcodec_get_name(par.pointee.codec_id).map { String(cString: $0) } ?? "unknown"
-            let typeName = av_get_media_type_string(type).map { String(cString: $0) } ?? "data"
-            if par.pointee.codec_id == AV_CODEC_ID_NONE && type != AVMEDIA_TYPE_ATTACHMENT {
-                warnings.append("skipped \(typeName) stream #\(i): unknown codec")
-                continue
-            }
-            if type == AVMEDIA_TYPE_VIDEO && !input.isAttachedPicture(i) {
-                warnings.append("skipped extra video stream #\(i) (\(codecName)): upres upscales one video stream")
-                continue
-            }
-            let holds = type == AVMEDIA_TYPE_ATTACHMENT
-                ? ContainerTraits.holdsAttachments(out.formatName)   // muxers answer queries for codecs, not fonts
-                : out.canHold(codec: par.pointee.codec_id) != false
-            if !holds {
-                warnings.append("skipped \(typeName) stream #\(i) (\(codecName)): the \(out.formatName) container "
-                                + "cannot hold it; use .mkv to keep it")
-                continue
-            }
-            let ost = out.addStream()
-            try mediaCall(outputPath) {
-                try avCheck(avcodec_parameters_copy(ost.pointee.codecpar, par), "avcodec_parameters_copy", "stream #\(i)")
-            }
-            ost.pointee.codecpar.pointee.codec_tag = 0
-            ost.pointee.time_base = ist.pointee.time_base
-            ost.pointee.disposition = ist.pointee.disposition
-            ost.pointee.avg_frame_rate = ist.pointee.avg_frame_rate
-            ost.pointee.r_frame_rate = ist.pointee.r_frame_rate
-            ost.pointee.sample_aspect_ratio = ist.pointee.sample_aspect_ratio
-            StreamTags.copy(from: ist, to: ost, dropEncodingStatistics: false)
-            _ = upres_copy_presentation_side_data(ost, ist)
-            streamMap[i] = Int(ost.pointee.index)
-            copied += 1
+        } else {
+            streamMap[videoStream] = 0
         }
-        if !out.isImageMuxer {
-            av_dict_copy(&out.context.pointee.metadata, input.context.pointee.metadata, 0)
-            av_dict_set(&out.context.pointee.metadata, "encoder", nil, 0)
-            try mediaCall(outputPath) {
-                try avCheck(upres_copy_chapters(out.context, input.context), "copying chapters", "'\(outputPath)'")
-            }
-        }
-        var muxOptions: [(String, String)] = []
-        if out.isImageMuxer && !OutputNaming.isSequencePattern(outputPath) { muxOptions.append(("update", "1")) }
-        if ["mp4", "mov", "ipod", "3gp"].contains(out.formatName) { muxOptions.append(("movflags", "+faststart")) }
-        do { try out.writeHeader(options: muxOptions) } catch let e as MediaError where e.function == "avio_open" {
-            throw JobError(file: outputPath, message: "cannot write in \(OutputGuard.folder(of: outputPath)): \(e.message)")
-        } catch { throw wrap(error, outputPath) }
 
         var stats = PipelineStats()
         stats.input = settings.input
@@ -300,6 +272,10 @@ public final class UpscaleJob {
         let expectedFrames = input.expectedFrames(stream: videoStream)
         stats.framesTotal = expectedFrames?.count
         stats.framesTotalEstimated = !(expectedFrames?.exact ?? true)
+        if let segment {
+            stats.framesTotal = segment.framesTotal
+            stats.framesTotalEstimated = false
+        }
         onStart(stats)
         let videoOut = streamMap[videoStream]
 
@@ -315,9 +291,13 @@ public final class UpscaleJob {
         let expected = input.expectedFrames(stream: videoStream)
         let packet = Packet(), frame = Frame()
         let progressBox = UncheckedBox(progress)
-        let stage = EncodeStage(encoder: encoder, out: out, videoOut: videoOut, decoderTimeBase: decoder.timeBase,
+        let sink: PacketSink = out ?? segmentFile!
+        let stage = EncodeStage(encoder: encoder, out: sink, videoOut: videoOut,
+                                videoOutTimeBase: out.map { $0.stream(videoOut).pointee.time_base } ?? encoder.timeBase,
+                                decoderTimeBase: decoder.timeBase,
                                 upscaledFormat: upscaledFormat, encodeFormat: encodeFormat,
                                 sourceColour: sourceFormat.colour, stats: stats, started: started,
+                                framesBefore: segment?.framesBefore ?? 0, framesAtStart: segment?.framesAtStart ?? 0,
                                 progress: { progressBox.value($0) })
         let encoding = DispatchGroup()
         encoding.enter()
@@ -336,9 +316,16 @@ public final class UpscaleJob {
             join()
         }
 
+        var reachedEnd = false
         func encode(_ decoded: Frame) throws {
-            framesDecoded += 1
             state.assignTimestamp(to: decoded, timeBase: decoder.timeBase, frameRate: frameRate)
+            if let segment {
+                // A segment keeps the frames with start <= pts < end (the seek lands on the
+                // keyframe at or before start; open-GOP leading frames fall before it).
+                if let start = segment.start, decoded.pts < start { return }
+                if let end = segment.end, decoded.pts >= end { reachedEnd = true; return }
+            }
+            framesDecoded += 1
             try pipeline.submit(decoded)   // waits while the frames-in-flight capacity is reached
             if let f = stage.failure { throw f }
         }
@@ -358,9 +345,16 @@ public final class UpscaleJob {
             }
         }
 
+        if let start = segment?.start {
+            try mediaCall(settings.input) {
+                try avCheck(av_seek_frame(input.context, Int32(videoStream), start, AVSEEK_FLAG_BACKWARD),
+                            "av_seek_frame", "seeking to segment start")
+            }
+        }
         do {
-            reading: while true {
+            reading: while !reachedEnd {
                 control.waitWhilePaused()
+                // A graceful stop does not cut a segment short: it is the unit of resume.
                 if control.stopNowRequested { throw JobInterrupted() }
                 if control.stopRequested { interrupted = true; break reading }
                 if let f = stage.failure { throw f }
@@ -387,7 +381,7 @@ public final class UpscaleJob {
                         }
                     }
                     try drainDecoder()
-                } else if index < streamMap.count, streamMap[index] >= 0 {
+                } else if let out, index < streamMap.count, streamMap[index] >= 0 {
                     let ost = out.stream(streamMap[index])
                     packet.rescaleTimestamps(from: input.stream(index).pointee.time_base, to: ost.pointee.time_base)
                     packet.streamIndex = Int32(streamMap[index])
@@ -397,7 +391,7 @@ public final class UpscaleJob {
             }
             // End of input (or a graceful stop): drain the decoder, the pipeline, then the
             // encoder. No frame is left behind.
-            if !interrupted {
+            if !interrupted && !reachedEnd {
                 _ = decoder.send(nil)
                 try drainDecoder()
             }
@@ -406,7 +400,8 @@ public final class UpscaleJob {
             if let f = stage.failure { throw f }
             if control.stopNowRequested { throw JobInterrupted() }
             try stage.flush()
-            try out.finish()
+            try out?.finish()
+            try segmentFile?.finish()
         } catch let e as JobInterrupted {
             throw e
         } catch {
@@ -416,7 +411,7 @@ public final class UpscaleJob {
         let framesEncoded = stage.framesEncoded
         let lastFrameEnd = stage.lastFrameEnd
         stats = stage.stats
-        if interrupted {
+        if interrupted && segment == nil {
             let kept = framesEncoded > 0 ? try staging.commitPartial() : nil
             committed = true
             guard let partial = kept else {
@@ -433,29 +428,113 @@ public final class UpscaleJob {
             throw JobError(file: settings.input, message: "no video frame could be decoded (damaged or truncated file)")
         }
         if let code = readError {
-            warnings.append("input ended with a read error (\(MediaError.text(for: code))): \(framesDecoded) frames recovered")
+            warnings.append("input ended with a read error (\(MediaError.text(for: code))): \((segment?.framesBefore ?? 0) + framesDecoded) frames recovered")
         } else if damaged > 0 || corruptPackets > 0 {
             warnings.append("damaged input: \(damaged) undecodable packets, \(corruptPackets) corrupt packets; "
-                            + "\(framesDecoded) frames recovered")
+                            + "\((segment?.framesBefore ?? 0) + framesDecoded) frames recovered")
         }
-        if let expected, expected.exact, framesDecoded < expected.count, readError == nil, damaged == 0 {
-            warnings.append("input looks truncated: \(framesDecoded) of \(expected.count) announced frames recovered")
-        }
-        else if let streamEnd = videoEndTime(), lastFrameEnd + 0.5 < streamEnd, readError == nil, damaged == 0 {
+        // Truncation is judged on the whole job: in one pass, or in the last segment.
+        let totalDecoded = (segment?.framesBefore ?? 0) + framesDecoded
+        if segment?.end != nil {
+        } else if let expected, expected.exact, totalDecoded < expected.count, readError == nil, damaged == 0 {
+            warnings.append("input looks truncated: \(totalDecoded) of \(expected.count) announced frames recovered")
+        } else if let streamEnd = videoEndTime(), lastFrameEnd + 0.5 < streamEnd, readError == nil, damaged == 0 {
             warnings.append("input ends early: video stops at \(String(format: "%.2f", lastFrameEnd)) s of "
-                            + "\(String(format: "%.2f", streamEnd)) s (truncated file?); \(framesDecoded) frames recovered")
+                            + "\(String(format: "%.2f", streamEnd)) s (truncated file?); \(totalDecoded) frames recovered")
         }
         if state.adjustedTimestamps > 0 {
             warnings.append("\(state.adjustedTimestamps) frames had missing or out-of-order timestamps and were re-timed")
         }
-        do { try staging.commit() } catch { throw JobError(file: outputPath, message: "\(error)") }
+        do { try staging.commit() } catch { throw JobError(file: target, message: "\(error)") }
         committed = true
-        return JobResult(output: outputPath, framesDecoded: framesDecoded, framesEncoded: framesEncoded,
-                         framesExpected: expected?.count, inputSize: (sourceFormat.width, sourceFormat.height),
-                         outputSize: (encodeFormat.width, encodeFormat.height), encoder: encoder.codecName,
-                         pixelFormat: PixelFormat.name(encodeFormat.pixelFormat), copiedStreams: copied,
-                         elapsed: Date().timeIntervalSince(started), warnings: warnings, stats: stats)
+        var result = JobResult(output: target, framesDecoded: framesDecoded, framesEncoded: framesEncoded,
+                               framesExpected: expected?.count, inputSize: (sourceFormat.width, sourceFormat.height),
+                               outputSize: (encodeFormat.width, encodeFormat.height), encoder: encoder.codecName,
+                               pixelFormat: PixelFormat.name(encodeFormat.pixelFormat), copiedStreams: copied,
+                               elapsed: Date().timeIntervalSince(started), warnings: warnings,
+                               interrupted: interrupted, stats: stats)
+        result.lastFramePts = stage.lastFramePts
+        return result
     }
+
+    /// Adds the output's streams in source order (the upscaled video, set up by `setVideo`, then
+    /// copies of every stream the container takes; a segment holds the video only), the
+    /// container metadata and chapters, and writes the header.
+    func configureOutput(_ out: OutputFile, target: String, segment: Bool,
+                         setVideo: (UnsafeMutablePointer<AVStream>) throws -> Void) throws -> (streamMap: [Int], copied: Int) {
+        var streamMap = [Int](repeating: -1, count: input.streamCount)
+        var copied = 0
+        for i in 0..<input.streamCount {
+            let ist = input.stream(i)
+            if i == videoStream {
+                let ost = out.addStream()
+                streamMap[i] = Int(ost.pointee.index)
+                try mediaCall(target) { try setVideo(ost) }
+                ost.pointee.avg_frame_rate = ist.pointee.avg_frame_rate
+                ost.pointee.r_frame_rate = ist.pointee.r_frame_rate
+                ost.pointee.sample_aspect_ratio = encodeFormat.sampleAspectRatio
+                ost.pointee.disposition = ist.pointee.disposition
+                StreamTags.copy(from: ist, to: ost, dropEncodingStatistics: true)
+                _ = upres_copy_presentation_side_data(ost, ist)
+                continue
+            }
+            if out.isImageMuxer || segment { continue }   // image files and segments hold the picture only
+            let par = ist.pointee.codecpar!
+            let type = par.pointee.codec_type
+            let codecName = avcodec_get_name(par.pointee.codec_id).map { String(cString: $0) } ?? "unknown"
+            let typeName = av_get_media_type_string(type).map { String(cString: $0) } ?? "data"
+            if par.pointee.codec_id == AV_CODEC_ID_NONE && type != AVMEDIA_TYPE_ATTACHMENT {
+                warnings.append("skipped \(typeName) stream #\(i): unknown codec")
+                continue
+            }
+            if type == AVMEDIA_TYPE_VIDEO && !input.isAttachedPicture(i) {
+                warnings.append("skipped extra video stream #\(i) (\(codecName)): upres upscales one video stream")
+                continue
+            }
+            let holds = type == AVMEDIA_TYPE_ATTACHMENT
+                ? ContainerTraits.holdsAttachments(out.formatName)   // muxers answer queries for codecs, not fonts
+                : out.canHold(codec: par.pointee.codec_id) != false
+            if !holds {
+                warnings.append("skipped \(typeName) stream #\(i) (\(codecName)): the \(out.formatName) container "
+                                + "cannot hold it; use .mkv to keep it")
+                continue
+            }
+            let ost = out.addStream()
+            try mediaCall(target) {
+                try avCheck(avcodec_parameters_copy(ost.pointee.codecpar, par), "avcodec_parameters_copy", "stream #\(i)")
+            }
+            ost.pointee.codecpar.pointee.codec_tag = 0
+            ost.pointee.time_base = ist.pointee.time_base
+            ost.pointee.disposition = ist.pointee.disposition
+            ost.pointee.avg_frame_rate = ist.pointee.avg_frame_rate
+            ost.pointee.r_frame_rate = ist.pointee.r_frame_rate
+            ost.pointee.sample_aspect_ratio = ist.pointee.sample_aspect_ratio
+            StreamTags.copy(from: ist, to: ost, dropEncodingStatistics: false)
+            _ = upres_copy_presentation_side_data(ost, ist)
+            streamMap[i] = Int(ost.pointee.index)
+            copied += 1
+        }
+        if !out.isImageMuxer && !segment {
+            av_dict_copy(&out.context.pointee.metadata, input.context.pointee.metadata, 0)
+            av_dict_set(&out.context.pointee.metadata, "encoder", nil, 0)
+            try mediaCall(target) {
+                try avCheck(upres_copy_chapters(out.context, input.context), "copying chapters", "'\(target)'")
+            }
+        }
+        var muxOptions: [(String, String)] = []
+        if out.isImageMuxer && !OutputNaming.isSequencePattern(target) { muxOptions.append(("update", "1")) }
+        if ["mp4", "mov", "ipod", "3gp"].contains(out.formatName) && !segment {
+            muxOptions.append(("movflags", "+faststart"))
+        }
+        do { try out.writeHeader(options: muxOptions) } catch let e as MediaError where e.function == "avio_open" {
+            throw JobError(file: target, message: "cannot write in \(OutputGuard.folder(of: target)): \(e.message)")
+        } catch { throw wrap(error, target) }
+
+        return (streamMap, copied)
+    }
+
+    /// Whether the output container wants codec headers out of band (MP4, MKV...).
+    var needsGlobalHeader: Bool { (muxer.pointee.flags & AVFMT_GLOBALHEADER) != 0 }
 
     /// Where the container says the video ends (stream duration, else file duration), in seconds.
     private func videoEndTime() -> Double? {

@@ -24,11 +24,15 @@ public protocol Upscaler: AnyObject {
 /// `FramePipeline` (the tile pipeline of a network).
 public protocol UpscalerFactory: Sendable {
     var name: String { get }
+    /// Everything about the upscaler that changes its output (a resumed job checks it).
+    var identity: String { get }
     func makeUpscaler(input: VideoFormat, output: VideoFormat) throws -> any Upscaler
     func makePipeline(input: VideoFormat, output: VideoFormat) throws -> any FramePipeline
 }
 
 extension UpscalerFactory {
+    public var identity: String { name }
+
     public func makePipeline(input: VideoFormat, output: VideoFormat) throws -> any FramePipeline {
         SynchronousPipeline(try makeUpscaler(input: input, output: output))
     }

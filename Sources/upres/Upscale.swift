@@ -71,6 +71,7 @@ struct Upscale: ParsableCommand {
     @OptionGroup(title: "Size") var size: SizeOptions
     @OptionGroup(title: "Encoding") var encoding: EncodingOptions
     @OptionGroup(title: "Tiles") var tiling: TilingOptions
+    @OptionGroup(title: "Resume") var resume: ResumeOptions
     @OptionGroup(title: "ncnn models") var ncnn: NCNNOptions
 
     @Option(help: ArgumentHelp("Use a classical upscaler instead of a network: lanczos or bicubic.", valueName: "name"))
@@ -145,10 +146,11 @@ struct Upscale: ParsableCommand {
             if Interrupts.requested { break }
             frontEnd.jobStarting(input: input, index: index + 1, count: inputs.count)
             do {
-                let settings = JobSettings(input: input, output: output, size: target,
+                var settings = JobSettings(input: input, output: output, size: target,
                                            upscaler: factory,
                                            encoder: encoderSettings, overwrite: overwrite,
                                            decoderThreads: Int32(threads))
+                resume.apply(to: &settings)
                 let job = try UpscaleJob(settings)
                 let result = try job.run(control: Interrupts.control, onStart: { frontEnd.jobStarted(job, $0) },
                                          progress: { frontEnd.progress($0) })

@@ -110,15 +110,16 @@ struct SafetyTests {
         p.currentDirectoryURL = URL(fileURLWithPath: s.path)
         p.standardError = FileHandle.nullDevice
         try p.run()
-        // Wait until the temporary output exists, then interrupt.
+        // Wait until the job's work folder exists (segments are being written), then interrupt.
         let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline && !s.listing.contains(where: { $0.hasSuffix(".part") }) { usleep(20_000) }
-        #expect(s.listing.contains(where: { $0.hasSuffix(".part") }), "temporary output appears while running")
+        while Date() < deadline && !s.listing.contains(".out.mkv.upres") { usleep(20_000) }
+        #expect(s.listing.contains(".out.mkv.upres"), "the work folder appears while running")
         usleep(300_000)
         kill(p.processIdentifier, SIGINT)
         p.waitUntilExit()
         #expect(p.terminationStatus == 130)
-        #expect(s.listing == ["long.mkv", "out.partial.mkv"])
+        // The work folder stays: the job resumes where it stopped.
+        #expect(s.listing == [".out.mkv.upres", "long.mkv", "out.partial.mkv"])
         // The frames done before the stop, decodable to the end (trailer written).
         let frames = try Probe.frameCount(s.file("out.partial.mkv"))
         #expect(frames > 0 && frames < 240, "\(frames) frames")

@@ -56,6 +56,9 @@ final class TerminalSession {
         posix_spawn_file_actions_addopen(&actions, 2, err, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         var env = ProcessInfo.processInfo.environment
         env.removeValue(forKey: "TMUX")
+        // `swift test` exports NO_COLOR=1 when its output is not a terminal; the tests choose
+        // colour or not themselves (`environment:`), so don't inherit it.
+        env.removeValue(forKey: "NO_COLOR")
         let cArgs = argv.map { strdup($0) } + [nil]
         let cEnv = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (cArgs + cEnv).forEach { free($0) } }
