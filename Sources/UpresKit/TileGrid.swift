@@ -43,16 +43,19 @@ public struct TileGrid: Sendable, Equatable {
     public var inputWidth: Int { coreWidth + 2 * margin }
     public var inputHeight: Int { coreHeight + 2 * margin }
 
-    public init(width: Int, height: Int, tile: Int, margin: Int) {
+    /// - Parameter align: core starts are multiples of this (2 keeps RGB tiles of 4:2:0 video on
+    ///   the chroma grid); the last tile then ends at most `align - 1` pixels short of the edge,
+    ///   which its owned region still covers.
+    public init(width: Int, height: Int, tile: Int, margin: Int, align: Int = 1) {
         precondition(width > 0 && height > 0 && tile > 0 && margin >= 0, "bad tile grid \(width)x\(height) tile \(tile) margin \(margin)")
         self.width = width
         self.height = height
         self.tile = tile
         self.margin = margin
-        coreWidth = TileGrid.evenCore(size: width, tile: tile)
-        coreHeight = TileGrid.evenCore(size: height, tile: tile)
-        let xs = TileGrid.starts(size: width, core: coreWidth)
-        let ys = TileGrid.starts(size: height, core: coreHeight)
+        coreWidth = min(width, TileGrid.roundUp(TileGrid.evenCore(size: width, tile: tile), align))
+        coreHeight = min(height, TileGrid.roundUp(TileGrid.evenCore(size: height, tile: tile), align))
+        let xs = TileGrid.starts(size: width, core: coreWidth, align: align)
+        let ys = TileGrid.starts(size: height, core: coreHeight, align: align)
         columns = xs.count
         rows = ys.count
         var list: [Tile] = []
@@ -61,8 +64,9 @@ public struct TileGrid: Sendable, Equatable {
             let oy = r == 0 ? 0 : ys[r - 1] + coreHeight
             for (c, x) in xs.enumerated() {
                 let ox = c == 0 ? 0 : xs[c - 1] + coreWidth
+                let ex = c == xs.count - 1 ? width : x + coreWidth, ey = r == ys.count - 1 ? height : y + coreHeight
                 list.append(Tile(index: list.count, column: c, row: r, x: x, y: y, ownedX: ox, ownedY: oy,
-                                 ownedWidth: x + coreWidth - ox, ownedHeight: y + coreHeight - oy))
+                                 ownedWidth: ex - ox, ownedHeight: ey - oy))
             }
         }
         tiles = list
@@ -74,13 +78,16 @@ public struct TileGrid: Sendable, Equatable {
     }
 
     /// Core starts along one axis: 0, core, 2 core, ... and a last one flush with the edge.
-    static func starts(size: Int, core: Int) -> [Int] {
+    static func starts(size: Int, core: Int, align: Int = 1) -> [Int] {
         var s: [Int] = []
         var p = 0
         while p + core < size { s.append(p); p += core }
-        s.append(size - core)
+        let last = (size - core) / align * align
+        if s.last.map({ last > $0 }) ?? true { s.append(last) }
         return s
     }
+
+    static func roundUp(_ v: Int, _ a: Int) -> Int { (v + a - 1) / a * a }
 
     /// The frame coordinate a (possibly out-of-frame) coordinate mirrors to: reflection about
     /// the edge pixels without repeating them (`np.pad(mode: "reflect")`), periodic for margins

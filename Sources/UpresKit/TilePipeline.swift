@@ -57,6 +57,12 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
     private let scale: Int
     private let networkFormat: VideoFormat
     private let depth: Int
+    /// RGB networks (3 channels) run on RGB converted from the YUV source with its stated matrix
+    /// and range, and write luma and chroma back; luma networks touch the Y plane only.
+    private let rgb: Bool
+    private let chromaShift: (x: Int, y: Int)
+    private let conversion: YUVConversion
+    private let leftSited: Bool
     /// Submitting thread only.
     private let classical: FrameScaler           // source -> output: chroma and a Lanczos luma
     private let toNetworkSize: FrameScaler?      // source -> network size (luma base), when output differs
@@ -92,11 +98,19 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
     public init(family: ModelFamily, settings: TileSettings, input: VideoFormat, output: VideoFormat) throws {
         precondition(input.pixelFormat == output.pixelFormat, "an upscaler keeps the pixel format")
         let hard = family.hard.info
-        guard hard.inChannels == 1 && !PixelFormat.isRGB(input.pixelFormat) else {
-            throw MediaInputError(hard.inChannels == 1
-                ? "the luma model \(hard.name) needs a YUV or grey source, not \(PixelFormat.name(input.pixelFormat))"
-                : "RGB models are not wired into the video path yet; use a luma (1-channel) model")
+        rgb = hard.inChannels == 3
+        let shift = PixelFormat.chromaShift(input.pixelFormat)
+        guard !PixelFormat.isRGB(input.pixelFormat) else {
+            throw MediaInputError("the \(rgb ? "RGB" : "luma") model \(hard.name) runs on YUV video; "
+                                  + "\(PixelFormat.name(input.pixelFormat)) sources are not supported yet")
         }
+        if rgb && av_pix_fmt_count_planes(input.pixelFormat) < 3 {
+            throw MediaInputError("the RGB model \(hard.name) needs a planar YUV source, not \(PixelFormat.name(input.pixelFormat))")
+        }
+        chromaShift = shift
+        conversion = YUVConversion(matrix: input.colour.effectiveMatrix(height: input.height),
+                                   fullRange: input.colour.isFullRange, depth: PixelFormat.bitDepth(input.pixelFormat))
+        leftSited = input.colour.chromaLocation != AVCHROMA_LOC_CENTER && input.colour.chromaLocation != AVCHROMA_LOC_TOP
         depth = PixelFormat.bitDepth(input.pixelFormat)
         guard depth <= 16 else { throw MediaInputError("unsupported bit depth \(depth)") }
         self.family = family
@@ -105,7 +119,9 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         self.output = output
         scale = family.scale
         name = "\(family.name) (\(settings.precision.rawValue))"
-        grid = TileGrid(width: Int(input.width), height: Int(input.height), tile: settings.tile, margin: family.margin)
+        // RGB tiles write chroma: their regions must start on the chroma grid.
+        grid = TileGrid(width: Int(input.width), height: Int(input.height), tile: settings.tile, margin: family.margin,
+                        align: rgb ? 1 << max(shift.x, shift.y) : 1)
         networkFormat = input.resized(width: input.width * Int32(scale), height: input.height * Int32(scale))
         let sameSize = networkFormat.width == output.width && networkFormat.height == output.height
         classical = try FrameScaler(from: input, to: output, filter: .lanczos, threads: 1)
@@ -114,7 +130,7 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         references = Array(repeating: [], count: grid.tiles.count)
         referenceValid = Array(repeating: false, count: grid.tiles.count)
         workerBusy = Array(repeating: 0, count: settings.workers)
-        let shape = Tensor.Shape(1, 1, grid.inputHeight, grid.inputWidth)
+        let shape = Tensor.Shape(1, rgb ? 3 : 1, grid.inputHeight, grid.inputWidth)
         var macs: [TileClass: Double] = [:]
         for c in [TileClass.easy, .medium, .hard] {
             macs[c] = Double(try family.model(for: c).fusedGraph.multiplyAdds(input: shape))
@@ -177,7 +193,7 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         stitchSeconds += (t1 - t0).seconds
 
         let job = FrameJob(index: submitted, source: source, base: base, output: out, depth: depth,
-                           tiles: grid.tiles.count, previous: previousJob)
+                           tiles: grid.tiles.count, previous: previousJob, chroma: rgb ? chromaShift : nil, leftSited: leftSited)
         submitted += 1
         classify(job, isKey: source.isKeyFrame)
         classifySeconds += (ContinuousClock.now - t1).seconds
@@ -292,6 +308,12 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
             let big = try Frame(width: output.width, height: output.height, format: output.pixelFormat)
             try resize.scale(job.base, into: big)
             LumaPlane(frame: job.output, depth: depth).copyAll(from: LumaPlane(frame: big, depth: depth))
+            if rgb {   // the network made the chroma too
+                for p in 1...2 {
+                    LumaPlane(frame: job.output, plane: p, depth: depth, shift: chromaShift)
+                        .copyAll(from: LumaPlane(frame: big, plane: p, depth: depth, shift: chromaShift))
+                }
+            }
         }
         stitchSeconds += (ContinuousClock.now - t0).seconds
         return job.output
@@ -353,7 +375,7 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
 
     private func workerLoop(_ w: Int) {
         var sessions: [String: Session] = [:]
-        let shape = Tensor.Shape(1, 1, grid.inputHeight, grid.inputWidth)
+        let shape = Tensor.Shape(1, rgb ? 3 : 1, grid.inputHeight, grid.inputWidth)
         while true {
             lock.lock()
             while queueHead == queue.count && !finished { lock.wait() }
@@ -403,13 +425,24 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
     private func run(_ item: WorkItem, _ session: Session) throws {
         let t = grid.tiles[item.tile]
         let m = grid.margin, s = scale
-        item.job.sourcePlane.readWindow(x0: t.x - m, y0: t.y - m, w: grid.inputWidth, h: grid.inputHeight,
-                                        into: session.inputPointer)
+        if let source = item.job.sourceYUV {
+            RGBTiles.read(source, conversion, x0: t.x - m, y0: t.y - m, w: grid.inputWidth, h: grid.inputHeight,
+                          into: session.inputPointer)
+        } else {
+            item.job.sourcePlane.readWindow(x0: t.x - m, y0: t.y - m, w: grid.inputWidth, h: grid.inputHeight,
+                                            into: session.inputPointer)
+        }
         try session.execute()
         let outStride = grid.inputWidth * s
         let ox = (t.ownedX - t.x + m) * s, oy = (t.ownedY - t.y + m) * s
-        item.job.basePlane.writeRegion(x: t.ownedX * s, y: t.ownedY * s, w: t.ownedWidth * s, h: t.ownedHeight * s,
-                                       from: session.outputPointer + oy * outStride + ox, srcStride: outStride)
+        let src = session.outputPointer + oy * outStride + ox
+        if let base = item.job.baseYUV {
+            RGBTiles.write(base, conversion, x: t.ownedX * s, y: t.ownedY * s, w: t.ownedWidth * s, h: t.ownedHeight * s,
+                           from: src, srcStride: outStride, planeStride: outStride * grid.inputHeight * s)
+        } else {
+            item.job.basePlane.writeRegion(x: t.ownedX * s, y: t.ownedY * s, w: t.ownedWidth * s, h: t.ownedHeight * s,
+                                           from: src, srcStride: outStride)
+        }
     }
 
     /// A static tile: the previous frame's output of this tile, once that tile is done (it was
@@ -422,6 +455,13 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         let t = grid.tiles[item.tile], s = scale
         item.job.basePlane.copyRegion(from: prev.basePlane, x: t.ownedX * s, y: t.ownedY * s,
                                       w: t.ownedWidth * s, h: t.ownedHeight * s)
+        if let base = item.job.baseYUV, let from = prev.baseYUV {   // RGB networks made the chroma too
+            let x0 = (t.ownedX * s) >> base.shiftX, y0 = (t.ownedY * s) >> base.shiftY
+            let x1 = min(base.u.width, ((t.ownedX + t.ownedWidth) * s + (1 << base.shiftX) - 1) >> base.shiftX)
+            let y1 = min(base.u.height, ((t.ownedY + t.ownedHeight) * s + (1 << base.shiftY) - 1) >> base.shiftY)
+            base.u.copyRegion(from: from.u, x: x0, y: y0, w: x1 - x0, h: y1 - y0)
+            base.v.copyRegion(from: from.v, x: x0, y: y0, w: x1 - x0, h: y1 - y0)
+        }
     }
 }
 
@@ -434,6 +474,9 @@ final class FrameJob: @unchecked Sendable {
     let output: Frame
     let sourcePlane: LumaPlane
     let basePlane: LumaPlane
+    /// All three planes, for RGB networks.
+    let sourceYUV: YUVPlanes?
+    let baseYUV: YUVPlanes?
     var classes: [TileClass]
     var tileDone: [Bool]
     var remaining = 0
@@ -441,13 +484,25 @@ final class FrameJob: @unchecked Sendable {
     /// The frame before, for static tiles; released when this one completes (bounded chain).
     private(set) var previous: FrameJob?
 
-    init(index: Int, source: Frame, base: Frame, output: Frame, depth: Int, tiles: Int, previous: FrameJob?) {
+    init(index: Int, source: Frame, base: Frame, output: Frame, depth: Int, tiles: Int, previous: FrameJob?,
+         chroma: (x: Int, y: Int)? = nil, leftSited: Bool = true) {
         self.index = index
         self.source = source
         self.base = base
         self.output = output
         sourcePlane = LumaPlane(frame: source, depth: depth)
         basePlane = LumaPlane(frame: base, depth: depth)
+        if let c = chroma {
+            func planes(_ f: Frame, _ y: LumaPlane) -> YUVPlanes {
+                YUVPlanes(y: y, u: LumaPlane(frame: f, plane: 1, depth: depth, shift: c),
+                          v: LumaPlane(frame: f, plane: 2, depth: depth, shift: c), shiftX: c.x, shiftY: c.y, leftSited: leftSited)
+            }
+            sourceYUV = planes(source, sourcePlane)
+            baseYUV = planes(base, basePlane)
+        } else {
+            sourceYUV = nil
+            baseYUV = nil
+        }
         classes = Array(repeating: .hard, count: tiles)
         tileDone = Array(repeating: false, count: tiles)
         self.previous = previous
@@ -464,5 +519,11 @@ extension LumaPlane {
     init(frame: Frame, depth: Int) {
         self.init(base: frame.data(plane: 0)!, stride: frame.lineSize(plane: 0), width: Int(frame.width),
                   height: Int(frame.height), depth: depth)
+    }
+
+    /// A chroma plane of a frame (`shift`: log2 of the subsampling).
+    init(frame: Frame, plane: Int, depth: Int, shift: (x: Int, y: Int)) {
+        let w = (Int(frame.width) + (1 << shift.x) - 1) >> shift.x, h = (Int(frame.height) + (1 << shift.y) - 1) >> shift.y
+        self.init(base: frame.data(plane: plane)!, stride: frame.lineSize(plane: plane), width: w, height: h, depth: depth)
     }
 }

@@ -157,9 +157,18 @@ struct NetworkTests {
         #expect(r.status == 1)
         #expect(r.stderr.contains("bad.safetensors"))
         #expect(s.listing == ["bad.safetensors", "cfr.mp4"])
-        let rgb = try Upres.run([input, "--model", "\(Self.goldens)/plain-x4-rgb-relu.safetensors", "--scale", "4"], cwd: s.path)
-        #expect(rgb.status == 1)
-        #expect(rgb.stderr.contains("RGB models"))
+    }
+
+    @Test("an RGB model runs on YUV video through the tile pipeline (luma and chroma from the network)")
+    func rgbModel() throws {
+        let s = try Scratch()
+        let input = try s.copy(fx.path("cfr.mp4"))
+        let r = try Upres.run([input, "--model", "\(Self.goldens)/plain-x4-rgb-relu.safetensors", "--scale", "4",
+                               "--codec", "ffv1", "-o", s.file("rgb.mkv"), "-q"], cwd: s.path)
+        #expect(r.status == 0, "\(r.stderr)")
+        let v = try Probe.video(s.file("rgb.mkv"))
+        #expect(Probe.int(v["width"]) == 4 * 320 && Probe.int(v["height"]) == 4 * 180)
+        #expect(try Probe.frameCount(s.file("rgb.mkv")) == Probe.frameCount(input))
     }
 
     @Test("upres bench measures the engine and prints JSON")

@@ -228,3 +228,33 @@ struct TilePipelineTests {
         do { _ = try ModelFamily(hard: hard) { _ in nil } } catch { #expect("\(error)".contains("'nope'")) }
     }
 }
+
+@Suite("Tile pipeline with RGB networks")
+struct RGBPipelineTests {
+    @Test("tiled RGB output equals one whole-frame tile (4:2:0, within one 8-bit step)", arguments: [(64, 36, 16), (90, 50, 32)])
+    func tiledEqualsWhole(_ w: Int, _ h: Int, _ tile: Int) throws {
+        let goldens = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("UpresEngineTests/Goldens")
+        let model = try Model(contentsOf: goldens.appendingPathComponent("plain-x4-rgb-relu.safetensors"))
+        let family = try ModelFamily(hard: model) { _ in nil }
+        let frame = try Pictures.frame(width: w, height: h)
+        let settings = TileSettings(tile: tile, workers: 2, precision: .fp32, reuseThreshold: nil)
+        var whole = settings
+        whole.tile = 4096
+        let (tiled, _) = try Pictures.run(family, settings, [frame])
+        let (one, _) = try Pictures.run(family, whole, [frame])
+        for plane in 0..<3 {
+            let a = tiled[0], b = one[0]
+            let rows = plane == 0 ? Int(a.height) : (Int(a.height) + 1) / 2
+            let cols = plane == 0 ? Int(a.width) : (Int(a.width) + 1) / 2
+            var worst = 0
+            for y in 0..<rows {
+                for x in 0..<cols {
+                    worst = max(worst, abs(Int(a.data(plane: plane)![y * a.lineSize(plane: plane) + x])
+                                       - Int(b.data(plane: plane)![y * b.lineSize(plane: plane) + x])))
+                }
+            }
+            #expect(worst <= 1, "plane \(plane): max difference \(worst)")
+        }
+    }
+}
