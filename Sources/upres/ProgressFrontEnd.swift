@@ -29,6 +29,8 @@ struct BatchSummary: Sendable {
     var failed = 0
     /// Stopped on request: a partial output, or nothing when stopped at once.
     var interrupted = 0
+    /// Outputs that already existed (not redone without --overwrite).
+    var skippedExisting = 0
     var frames = 0
     var bytes: Int64 = 0
     var classes = ClassCounts()

@@ -72,6 +72,7 @@ struct Upscale: ParsableCommand {
     @OptionGroup(title: "Encoding") var encoding: EncodingOptions
     @OptionGroup(title: "Tiles") var tiling: TilingOptions
     @OptionGroup(title: "Resume") var resume: ResumeOptions
+    @OptionGroup(title: "Batch") var batch: BatchOptions
     @OptionGroup(title: "ncnn models") var ncnn: NCNNOptions
 
     @Option(help: ArgumentHelp("Use a classical upscaler instead of a network: lanczos or bicubic.", valueName: "name"))
@@ -99,8 +100,9 @@ struct Upscale: ParsableCommand {
 
     func validate() throws {
         if inputs.isEmpty { throw ValidationError("give at least one input file") }
-        if output != nil && inputs.count > 1 {
-            throw ValidationError("--output names one file: with several inputs, leave it out (outputs go beside each input)")
+        let folderInput = inputs.contains { var d: ObjCBool = false; return FileManager.default.fileExists(atPath: $0, isDirectory: &d) && d.boolValue }
+        if output != nil && !outputIsFolder && (inputs.count > 1 || folderInput) {
+            throw ValidationError("--output names one file: with several inputs give a folder (-o outdir/) or leave it out (outputs go beside each input)")
         }
         if let upscaler, !["lanczos", "bicubic"].contains(upscaler) {
             throw ValidationError("--upscaler must be lanczos or bicubic, not '\(upscaler)'")
@@ -109,6 +111,13 @@ struct Upscale: ParsableCommand {
         if threads < 0 { throw ValidationError("--threads must be 0 (all cores) or more") }
         _ = try size.target()
         _ = try encoding.settings(threads: 0)
+    }
+
+    /// `-o DIR/` (or an existing folder): outputs go into it.
+    var outputIsFolder: Bool {
+        guard let output else { return false }
+        var d: ObjCBool = false
+        return output.hasSuffix("/") || (FileManager.default.fileExists(atPath: output, isDirectory: &d) && d.boolValue)
     }
 
     func run() throws {
@@ -140,13 +149,47 @@ struct Upscale: ParsableCommand {
         } else {
             factory = ClassicalUpscalerFactory(filter: ScaleFilter(rawValue: upscaler ?? "lanczos")!, threads: Int32(threads))
         }
+        let files = BatchInputs.expand(inputs, recursive: batch.recursive)
+        if files.isEmpty {
+            Diagnostics.error("no video or image files in \(inputs.joined(separator: ", "))")
+            throw ExitCode(ExitStatus.failed)
+        }
+        let folder = outputIsFolder
+        if folder, let output, !batch.dryRun {
+            do { try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true) } catch {
+                Diagnostics.error("\(output): cannot create the output folder: \(error.localizedDescription)")
+                throw ExitCode(ExitStatus.failed)
+            }
+        }
+        func outputPath(_ input: String) -> String? {
+            BatchInputs.outputPath(for: input, output: output, folderOutput: folder, template: batch.name, size: target)
+        }
+        if batch.dryRun {
+            // Jobs check that their output folder exists: a missing one is made for the plan and
+            // removed again, so a dry run leaves nothing behind.
+            var made = false
+            if folder, let output, !FileManager.default.fileExists(atPath: output) {
+                made = (try? FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)) != nil
+            }
+            defer { if made, let output { rmdir(output) } }
+            try DryRun.print(files, output: outputPath, factory: factory, size: target, encoder: encoderSettings,
+                             overwrite: overwrite, threads: Int32(threads))
+            return
+        }
         let frontEnd = try progressOptions.makeFrontEnd()
-        var summary = BatchSummary(files: inputs.count)
-        for (index, input) in inputs.enumerated() {
+        var summary = BatchSummary(files: files.count)
+        for (index, input) in files.enumerated() {
             if Interrupts.requested { break }
-            frontEnd.jobStarting(input: input, index: index + 1, count: inputs.count)
+            let planned = outputPath(input) ?? OutputNaming.defaultOutput(for: input, size: target)
+            if !overwrite && FileManager.default.fileExists(atPath: planned) && !OutputNaming.isSequencePattern(planned) {
+                // Done by an earlier run: skipped (counted as such in the summary), not an error.
+                Diagnostics.write("upres: skipped: \(input): \(planned) exists (--overwrite to redo it)")
+                summary.skippedExisting += 1
+                continue
+            }
+            frontEnd.jobStarting(input: input, index: index + 1, count: files.count)
             do {
-                var settings = JobSettings(input: input, output: output, size: target,
+                var settings = JobSettings(input: input, output: outputPath(input), size: target,
                                            upscaler: factory,
                                            encoder: encoderSettings, overwrite: overwrite,
                                            decoderThreads: Int32(threads))
