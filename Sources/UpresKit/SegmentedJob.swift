@@ -55,6 +55,19 @@ struct KeyframeIndex {
         return out
     }
 
+    /// Boundaries for `count` segments of about equal frame counts, each at the first keyframe at
+    /// or after its share (fewer when the input has too few keyframes: the last segments are empty).
+    func boundaries(count: Int) -> [Int64] {
+        guard count > 1, let first = times.first else { return [] }
+        var out: [Int64] = []
+        for i in 1..<count {
+            let target = times[min(times.count - 1, i * times.count / count)]
+            guard let k = keyframes.first(where: { $0 >= target && $0 > first && $0 > (out.last ?? Int64.min) }) else { break }
+            out.append(k)
+        }
+        return out
+    }
+
     func frames(from start: Int64?, to end: Int64?) -> Int {
         times.filter { t in (start.map { t >= $0 } ?? true) && (end.map { t < $0 } ?? true) }.count
     }
@@ -283,6 +296,79 @@ extension UpscaleJob {
         r.copiedStreams = j.copied
         r.elapsed = Date().timeIntervalSince(started)
         r.warnings = warnings + passWarnings
+        return r
+    }
+
+    // MARK: - Segments for many machines
+
+    /// Segment `k` (1-based) of `n`'s file: beside the output, `NAME.EXT.segment-K-of-N`.
+    public func segmentPath(_ k: Int, of n: Int) -> String { "\(outputPath).segment-\(k)-of-\(n)" }
+
+    /// The deterministic split of the input into `n` segments: (start, end) pts per segment.
+    func plan(segments n: Int) throws -> [(start: Int64?, end: Int64?, frames: Int)] {
+        let index = try KeyframeIndex.scan(settings.input, stream: videoStream)
+        let b = index.boundaries(count: n)
+        var out: [(Int64?, Int64?, Int)] = []
+        for i in 0..<n {
+            let start: Int64? = i == 0 ? nil : (i - 1 < b.count ? b[i - 1] : Int64.max)
+            let end: Int64? = i < b.count ? b[i] : nil
+            let empty = i > b.count
+            out.append((start, end, empty ? 0 : index.frames(from: start, to: end)))
+        }
+        return out
+    }
+
+    /// Processes only segment `k` of `n` (frame-accurate, keyframe-aligned, the same split on
+    /// every machine) into `segmentPath(k, of: n)`; `upres join` assembles the output.
+    public func runSegment(_ k: Int, of n: Int, control: JobControl = JobControl(), onStart: (PipelineStats) -> Void = { _ in },
+                           progress: @escaping (PipelineStats) -> Void = { _ in }) throws -> JobResult {
+        precondition(k >= 1 && k <= n, "segment \(k) of \(n)")
+        let parts = try plan(segments: n)
+        let part = parts[k - 1]
+        guard part.frames > 0 else {
+            var r = emptyResult(Date())
+            r.output = segmentPath(k, of: n)
+            r.warnings.append("segment \(k) of \(n) is empty: the input has too few keyframes for \(n) segments")
+            return r
+        }
+        let spec = SegmentSpec(start: part.start, end: part.end, path: segmentPath(k, of: n),
+                               framesBefore: parts[..<(k - 1)].map(\.frames).reduce(0, +), framesAtStart: 0,
+                               framesTotal: parts.map(\.frames).reduce(0, +), jobStarted: Date())
+        let r = try runPass(segment: spec, control: control, onStart: onStart, progress: progress)
+        if r.interrupted {
+            // A cut segment is not segment k: nothing is kept, a rerun does it whole.
+            try? FileManager.default.removeItem(atPath: segmentPath(k, of: n))
+            throw JobInterrupted()
+        }
+        return r
+    }
+
+    /// Joins the `n` segment files (made by `runSegment` anywhere, with the same settings) with the
+    /// source's other streams into the output. Empty segments of the plan need no file.
+    public func joinSegments(_ n: Int) throws -> JobResult {
+        let started = Date()
+        let parts = try plan(segments: n)
+        var files: [URL] = []
+        for (i, part) in parts.enumerated() where part.frames > 0 {
+            let path = segmentPath(i + 1, of: n)
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw JobError(file: outputPath, message: "segment \(i + 1) of \(n) is missing (\(path)); run it with --segments \(n) --segment \(i + 1)")
+            }
+            files.append(URL(fileURLWithPath: path))
+        }
+        let staging = try OutputStaging(finalPath: outputPath, overwrite: settings.overwrite)
+        let j: (frames: Int, copied: Int)
+        do {
+            j = try join(files, into: staging.writePath, target: outputPath, partial: false)
+            try staging.commit()
+        } catch {
+            staging.discard()
+            throw error
+        }
+        var r = emptyResult(started)
+        r.framesEncoded = j.frames
+        r.framesDecoded = j.frames
+        r.copiedStreams = j.copied
         return r
     }
 

@@ -13,7 +13,19 @@ struct ResumeOptions: ParsableArguments {
                                valueName: "s"))
     var segmentSeconds: Double = 10
 
+    @Option(help: ArgumentHelp("Split the job into N segments (the same keyframe-aligned split on every machine): with --segment K, process only segment K into OUTPUT.segment-K-of-N; `upres join` assembles them.",
+                               valueName: "N"))
+    var segments: Int?
+
+    @Option(help: ArgumentHelp("The segment (1 to N) this process does, with --segments N.", valueName: "K"))
+    var segment: Int?
+
     func validate() throws {
+        if let n = segments, n < 1 || n > 100_000 { throw ValidationError("--segments must be between 1 and 100000") }
+        if let k = segment {
+            guard let n = segments else { throw ValidationError("--segment K needs --segments N") }
+            if k < 1 || k > n { throw ValidationError("--segment must be between 1 and --segments (\(n))") }
+        }
         if !(segmentSeconds >= 0.1 && segmentSeconds <= 86400) {
             throw ValidationError("--segment-seconds must be between 0.1 and 86400")
         }

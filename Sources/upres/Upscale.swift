@@ -120,7 +120,10 @@ struct Upscale: ParsableCommand {
         return output.hasSuffix("/") || (FileManager.default.fileExists(atPath: output, isDirectory: &d) && d.boolValue)
     }
 
-    func run() throws {
+    func run() throws { try run(joining: false) }
+
+    /// `joining`: `upres join`, which assembles the segments of `--segments N` runs.
+    func run(joining: Bool) throws {
         MediaLog.setLevel(verbose ? .warning : .quiet)   // upres reports problems itself
         Interrupts.install()
         let target = try size.target()
@@ -176,6 +179,38 @@ struct Upscale: ParsableCommand {
                              overwrite: overwrite, threads: Int32(threads))
             return
         }
+        if let n = resume.segments, joining || resume.segment != nil {
+            guard files.count == 1, let input = files.first else {
+                Diagnostics.error("--segments works on one input at a time")
+                throw ExitCode(ExitStatus.usage)
+            }
+            var settings = JobSettings(input: input, output: outputPath(input), size: target, upscaler: factory,
+                                       encoder: encoderSettings, overwrite: overwrite, decoderThreads: Int32(threads))
+            settings.segmented = false
+            do {
+                let job = try UpscaleJob(settings)
+                if joining {
+                    let r = try job.joinSegments(n)
+                    Diagnostics.write("upres: joined \(n) segments into \(job.outputPath): \(r.framesEncoded) frames, \(r.copiedStreams) streams copied")
+                } else {
+                    let k = resume.segment!
+                    let r = try job.runSegment(k, of: n, control: Interrupts.control)
+                    for w in r.warnings { Diagnostics.warning("\(input): \(w)") }
+                    Diagnostics.write("upres: segment \(k) of \(n): \(r.framesEncoded) frames -> \(job.segmentPath(k, of: n))")
+                }
+            } catch is JobInterrupted {
+                Diagnostics.error("\(input): interrupted; the segment was not written")
+                throw ExitCode(ExitStatus.interrupted)
+            } catch {
+                Diagnostics.error("\(error)")
+                throw ExitCode(ExitStatus.failed)
+            }
+            return
+        }
+        if joining {
+            Diagnostics.error("upres join needs --segments N (the count the segments were made with)")
+            throw ExitCode(ExitStatus.usage)
+        }
         let frontEnd = try progressOptions.makeFrontEnd()
         var summary = BatchSummary(files: files.count)
         for (index, input) in files.enumerated() {
@@ -212,6 +247,22 @@ struct Upscale: ParsableCommand {
         frontEnd.batchFinished(summary)
         if summary.exitStatus != ExitStatus.success { throw ExitCode(summary.exitStatus) }
     }
+}
+
+/// `upres join INPUT -o OUTPUT --segments N [the same options]`: assembles the segment files
+/// that `--segments N --segment K` runs wrote (on any machines) into the output.
+struct Join: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Join the segments of a split job (--segments N --segment K) into the output.",
+        discussion: """
+            Give the same input, output and options as the segment runs, and --segments N. The segment \
+            files (OUTPUT.segment-K-of-N) are stream-copied in order together with the source's audio, \
+            subtitles, chapters and metadata; segments the split left empty need no file.
+            """)
+
+    @OptionGroup var job: Upscale
+
+    func run() throws { try job.run(joining: true) }
 }
 
 /// `--model` takes a file path or the name of a built-in model.

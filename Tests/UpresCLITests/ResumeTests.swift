@@ -97,3 +97,29 @@ struct ResumeTests {
         #expect(s.listing == ["clip.mkv", "out.mkv"])
     }
 }
+
+@Suite("Segments for many machines")
+struct SegmentsTests {
+    @Test("N segments run as parallel processes and joined equal a single run (frames, pts, pixels, audio)")
+    func parallelSegments() throws {
+        let s = try Scratch()
+        let input = try s.copy(ResumeTests.clip)
+        let args = ["--codec", "ffv1", "--upscaler", "lanczos", "-q"]
+        let single = try Upres.run([input, "-o", s.file("one.mkv")] + args, cwd: s.path)
+        #expect(single.status == 0, "\(single.stderr)")
+        let n = 3
+        let procs = try (1...n).map { k in
+            try ResumeTests.start([input, "-o", s.file("out.mkv"), "--segments", "\(n)", "--segment", "\(k)"] + args, cwd: s.path)
+        }
+        for p in procs { p.waitUntilExit(); #expect(p.terminationStatus == 0) }
+        #expect(s.listing.filter { $0.hasPrefix("out.mkv.segment-") }.count == n)
+        let missing = try Upres.run(["join", input, "-o", s.file("x.mkv"), "--segments", "4"] + args, cwd: s.path)
+        #expect(missing.status == 1 && missing.stderr.contains("missing"), "a join without its segments is refused: \(missing.stderr)")
+        let join = try Upres.run(["join", input, "-o", s.file("out.mkv"), "--segments", "\(n)"] + args, cwd: s.path)
+        #expect(join.status == 0, "\(join.stderr)")
+        #expect(try Probe.frameCount(s.file("out.mkv")) == 384)
+        #expect(try Probe.framePTS(s.file("out.mkv")) == Probe.framePTS(s.file("one.mkv")))
+        #expect(try ResumeTests.frameHashes(s.file("out.mkv")) == ResumeTests.frameHashes(s.file("one.mkv")))
+        #expect(try Probe.packetHashes(s.file("out.mkv"), stream: "a:0") == Probe.packetHashes(s.file("one.mkv"), stream: "a:0"))
+    }
+}
