@@ -6,4 +6,10 @@ upres_model_0_start:
     .incbin "upres-x2.safetensors"
     .global upres_model_0_end
 upres_model_0_end:
+    .balign 64
+    .global upres_model_1_start
+upres_model_1_start:
+    .incbin "upres-x4.safetensors"
+    .global upres_model_1_end
+upres_model_1_end:
     .section .note.GNU-stack,"",@progbits

@@ -8,7 +8,7 @@ import Testing
 struct ArchitectureTests {
     static let goldens = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Goldens")
     static let names = ["plain-x2-prelu", "plain-x3-leaky", "plain-x4-rgb-relu", "espcn-x2", "fsrcnn-x4",
-                        "bsrn-x2-cca", "bsrn-s-x4", "classifier", "upres-x2"]
+                        "bsrn-x2-cca", "bsrn-s-x4", "classifier", "upres-x2", "upres-x4"]
 
     @Test("golden output, reference and oneDNN", arguments: names)
     func golden(_ name: String) throws {
