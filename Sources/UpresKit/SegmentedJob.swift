@@ -261,31 +261,16 @@ extension UpscaleJob {
             // joined into a playable NAME.partial file.
             guard !files.isEmpty else { throw JobInterrupted() }
             let partial = OutputStaging.partialPath(for: outputPath)
-            let staging = try OutputStaging(finalPath: partial, overwrite: true)
-            do {
-                let j = try join(files, into: staging.writePath, target: partial, partial: true)
-                try staging.commit()
-                var r = last ?? emptyResult(started)
-                r.output = partial
-                r.framesEncoded = j.frames
-                r.copiedStreams = j.copied
-                r.interrupted = true
-                r.elapsed = Date().timeIntervalSince(started)
-                return r
-            } catch {
-                staging.discard()
-                throw error
-            }
+            let j = try joinStaged(files, target: partial, overwrite: true, partial: true)
+            var r = last ?? emptyResult(started)
+            r.output = partial
+            r.framesEncoded = j.frames
+            r.copiedStreams = j.copied
+            r.interrupted = true
+            r.elapsed = Date().timeIntervalSince(started)
+            return r
         }
-        let staging = try OutputStaging(finalPath: outputPath, overwrite: settings.overwrite)
-        let j: (frames: Int, copied: Int)
-        do {
-            j = try join(files, into: staging.writePath, target: outputPath, partial: false)
-            try staging.commit()
-        } catch {
-            staging.discard()
-            throw error
-        }
+        let j = try joinStaged(files, target: outputPath, overwrite: settings.overwrite, partial: false)
         withExtendedLifetime(lock) {}
         try? removeSegments(work)
         try? fm.removeItem(at: work)
@@ -356,15 +341,7 @@ extension UpscaleJob {
             }
             files.append(URL(fileURLWithPath: path))
         }
-        let staging = try OutputStaging(finalPath: outputPath, overwrite: settings.overwrite)
-        let j: (frames: Int, copied: Int)
-        do {
-            j = try join(files, into: staging.writePath, target: outputPath, partial: false)
-            try staging.commit()
-        } catch {
-            staging.discard()
-            throw error
-        }
+        let j = try joinStaged(files, target: outputPath, overwrite: settings.overwrite, partial: false)
         var r = emptyResult(started)
         r.framesEncoded = j.frames
         r.framesDecoded = j.frames
@@ -396,6 +373,19 @@ extension UpscaleJob {
                   inputSize: (sourceFormat.width, sourceFormat.height), outputSize: (encodeFormat.width, encodeFormat.height),
                   encoder: String(cString: encoderCodec.pointee.name), pixelFormat: PixelFormat.name(encodeFormat.pixelFormat),
                   copiedStreams: 0, elapsed: Date().timeIntervalSince(started), warnings: warnings)
+    }
+
+    /// `join` into a temporary file beside `target`, renamed into place only when complete.
+    private func joinStaged(_ segments: [URL], target: String, overwrite: Bool, partial: Bool) throws -> (frames: Int, copied: Int) {
+        let staging = try OutputStaging(finalPath: target, overwrite: overwrite)
+        do {
+            let j = try join(segments, into: staging.writePath, target: target, partial: partial)
+            try staging.commit()
+            return j
+        } catch {
+            staging.discard()
+            throw error
+        }
     }
 
     /// Writes the output: the segments' video packets (stream copy, in order) interleaved by
