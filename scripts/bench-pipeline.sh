@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # End-to-end pipeline benchmark (decode -> tiles -> SR -> encode), side by side in one run:
 # upres with its default (routed) model family, upres --classes off (the hard branch on every
-# tile), upres with 1 worker, and ffmpeg's Lanczos scaler with the same encoder settings.
+# tile), upres with 1 worker, and ffmpeg's Lanczos scaler with the same encoder settings; then
+# 1 against 2 workers with raw output (the pipeline's own scaling) and 1 worker pinned to one
+# core (taskset) for the end-to-end scaling with the encoder.
 #
 # Clips: a held-out validation photo (never used in training) panned and zoomed into a
 # ground-truth HR clip (lossless), and its LR version (bicubic /2, then H.264 CRF 18 like real
@@ -52,5 +54,13 @@ for size in $SIZES; do
     # shellcheck disable=SC2086
     row "upres $name" "$(secs "$UPRES" "$lr" -o "$WORK/u-$w.mp4" --codec libx264 --preset veryfast --crf 18 --overwrite -q $args)" "$q"
   done
+  # Thread scaling without the encoder's share (x264 runs beside the workers and takes a core
+  # share the workers cannot have: Amdahl), and with x264 when --threads 1 gets one core only.
+  for variant in "raw out, 1 worker|--threads 1" "raw out, 2 workers|--threads 2"; do
+    name=${variant%%|*}; args=${variant#*|}
+    # shellcheck disable=SC2086
+    row "upres $name" "$(secs "$UPRES" "$lr" -o "$WORK/u-$w.nut" --codec rawvideo --overwrite -q $args)" ""
+  done
+  row "upres 1 worker on 1 core" "$(secs taskset -c 0 "$UPRES" "$lr" -o "$WORK/u-$w.mp4" --codec libx264 --preset veryfast --crf 18 --overwrite -q --threads 1)" ""
 done
 echo "work folder: $WORK"

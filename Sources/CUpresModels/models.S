@@ -3,13 +3,49 @@
     .balign 64
     .global upres_model_0_start
 upres_model_0_start:
-    .incbin "upres-x2.safetensors"
+    .incbin "upres-x2-classifier.safetensors"
     .global upres_model_0_end
 upres_model_0_end:
     .balign 64
     .global upres_model_1_start
 upres_model_1_start:
-    .incbin "upres-x4.safetensors"
+    .incbin "upres-x2-easy.safetensors"
     .global upres_model_1_end
 upres_model_1_end:
+    .balign 64
+    .global upres_model_2_start
+upres_model_2_start:
+    .incbin "upres-x2-medium.safetensors"
+    .global upres_model_2_end
+upres_model_2_end:
+    .balign 64
+    .global upres_model_3_start
+upres_model_3_start:
+    .incbin "upres-x2.safetensors"
+    .global upres_model_3_end
+upres_model_3_end:
+    .balign 64
+    .global upres_model_4_start
+upres_model_4_start:
+    .incbin "upres-x4-classifier.safetensors"
+    .global upres_model_4_end
+upres_model_4_end:
+    .balign 64
+    .global upres_model_5_start
+upres_model_5_start:
+    .incbin "upres-x4-easy.safetensors"
+    .global upres_model_5_end
+upres_model_5_end:
+    .balign 64
+    .global upres_model_6_start
+upres_model_6_start:
+    .incbin "upres-x4-medium.safetensors"
+    .global upres_model_6_end
+upres_model_6_end:
+    .balign 64
+    .global upres_model_7_start
+upres_model_7_start:
+    .incbin "upres-x4.safetensors"
+    .global upres_model_7_end
+upres_model_7_end:
     .section .note.GNU-stack,"",@progbits

@@ -2,10 +2,22 @@
 #include "upres_models.h"
 extern const unsigned char upres_model_0_start[], upres_model_0_end[];
 extern const unsigned char upres_model_1_start[], upres_model_1_end[];
+extern const unsigned char upres_model_2_start[], upres_model_2_end[];
+extern const unsigned char upres_model_3_start[], upres_model_3_end[];
+extern const unsigned char upres_model_4_start[], upres_model_4_end[];
+extern const unsigned char upres_model_5_start[], upres_model_5_end[];
+extern const unsigned char upres_model_6_start[], upres_model_6_end[];
+extern const unsigned char upres_model_7_start[], upres_model_7_end[];
 const upres_embedded_model *upres_embedded_models(int *count) {
-    static upres_embedded_model list[2 + 1];
-    list[0] = (upres_embedded_model){"upres-x2", upres_model_0_start, (size_t)(upres_model_0_end - upres_model_0_start)};
-    list[1] = (upres_embedded_model){"upres-x4", upres_model_1_start, (size_t)(upres_model_1_end - upres_model_1_start)};
-    *count = 2;
+    static upres_embedded_model list[8 + 1];
+    list[0] = (upres_embedded_model){"upres-x2-classifier", upres_model_0_start, (size_t)(upres_model_0_end - upres_model_0_start)};
+    list[1] = (upres_embedded_model){"upres-x2-easy", upres_model_1_start, (size_t)(upres_model_1_end - upres_model_1_start)};
+    list[2] = (upres_embedded_model){"upres-x2-medium", upres_model_2_start, (size_t)(upres_model_2_end - upres_model_2_start)};
+    list[3] = (upres_embedded_model){"upres-x2", upres_model_3_start, (size_t)(upres_model_3_end - upres_model_3_start)};
+    list[4] = (upres_embedded_model){"upres-x4-classifier", upres_model_4_start, (size_t)(upres_model_4_end - upres_model_4_start)};
+    list[5] = (upres_embedded_model){"upres-x4-easy", upres_model_5_start, (size_t)(upres_model_5_end - upres_model_5_start)};
+    list[6] = (upres_embedded_model){"upres-x4-medium", upres_model_6_start, (size_t)(upres_model_6_end - upres_model_6_start)};
+    list[7] = (upres_embedded_model){"upres-x4", upres_model_7_start, (size_t)(upres_model_7_end - upres_model_7_start)};
+    *count = 8;
     return list;
 }

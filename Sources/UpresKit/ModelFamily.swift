@@ -23,6 +23,36 @@ public struct ClassThresholds: Sendable, Equatable {
     }
 }
 
+/// Routing by a learned tile classifier (`training/train_classifier.py`, ClassSR style with
+/// the branches frozen): the classifier reads a tile's LR core and predicts, for flat / easy /
+/// medium, the extra squared error per HR pixel (8-bit units) over the hard branch; the tile
+/// takes the option with the least  predicted extra SSE + lambda x MACs  (hard: no extra
+/// error). `lambda`, the exchange rate between error and multiply-adds, is calibrated on the
+/// training photos for a MAC budget.
+public struct ClassifierRouting: Sendable {
+    public let model: Model
+    public let lambda: Double
+    /// MACs per LR pixel of each branch as calibrated (the costs the decision uses).
+    public let macsPerPixel: [TileClass: Double]
+
+    /// The class for predicted extra errors `d` (flat, easy, medium) of a `w` x `h` tile core
+    /// with `margin`; ties go to the cheaper option.
+    public func choose(_ d: (Float, Float, Float), w: Int, h: Int, scale: Int, margin: Int,
+                       lambdaScale: Double = 1) -> TileClass {
+        let pixels = Double(w * h * scale * scale), window = Double((w + 2 * margin) * (h + 2 * margin))
+        let lambda = self.lambda * lambdaScale
+        let costs: [(TileClass, Double)] = [
+            (.flat, Double(d.0) * pixels),
+            (.easy, Double(d.1) * pixels + lambda * macsPerPixel[.easy]! * window),
+            (.medium, Double(d.2) * pixels + lambda * macsPerPixel[.medium]! * window),
+            (.hard, lambda * macsPerPixel[.hard]! * window),
+        ]
+        var best = costs[0]
+        for c in costs.dropFirst() where c.1 < best.1 { best = c }
+        return best.0
+    }
+}
+
 /// A luma model family: up to three SR branches of increasing capacity and the thresholds
 /// that route tiles to them. A model file without `routing` metadata is a family of one
 /// (every changed tile runs it).
@@ -34,7 +64,10 @@ public struct ModelFamily: Sendable {
     public let scale: Int
     /// Present branches among .easy, .medium, .hard (.hard always).
     public let branches: [TileClass: Model]
+    /// Routing by the mean-gradient statistic, or by a learned classifier (`classifier`).
     public let thresholds: ClassThresholds?
+    public let classifier: ClassifierRouting?
+    public var routes: Bool { thresholds != nil || classifier != nil }
     /// The tile side the family was calibrated for, if any.
     public let calibratedTile: Int?
     /// Context margin (LR pixels) around each tile: the largest branch's receptive-field
@@ -51,19 +84,43 @@ public struct ModelFamily: Sendable {
         scale = hard.info.scale
         var b: [TileClass: Model] = [.hard: hard]
         var t: ClassThresholds? = nil
+        var learned: ClassifierRouting? = nil
         var tile: Int? = nil
         if let text = hard.info.metadata["routing"] {
             guard let obj = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
                 throw ModelFileError("\(hard.info.name): metadata 'routing' is not a JSON object")
             }
-            guard (obj["statistic"] as? String) == "mean_abs_gradient",
-                  let th = obj["thresholds"] as? [String: Any],
-                  let f = (th["flat"] as? NSNumber)?.doubleValue, let e = (th["easy"] as? NSNumber)?.doubleValue,
-                  let m = (th["medium"] as? NSNumber)?.doubleValue, f <= e, e <= m else {
-                throw ModelFileError("\(hard.info.name): metadata 'routing' needs statistic 'mean_abs_gradient' and "
-                                     + "thresholds flat <= easy <= medium")
+            guard (obj["version"] as? NSNumber)?.intValue == 1 else {
+                throw ModelFileError("\(hard.info.name): routing version \(obj["version"] ?? "none") is not supported (1 is)")
             }
-            t = ClassThresholds(flat: f, easy: e, medium: m)
+            switch obj["statistic"] as? String {
+            case "mean_abs_gradient":
+                guard let th = obj["thresholds"] as? [String: Any],
+                      let f = (th["flat"] as? NSNumber)?.doubleValue, let e = (th["easy"] as? NSNumber)?.doubleValue,
+                      let m = (th["medium"] as? NSNumber)?.doubleValue, f <= e, e <= m else {
+                    throw ModelFileError("\(hard.info.name): routing by 'mean_abs_gradient' needs thresholds flat <= easy <= medium")
+                }
+                t = ClassThresholds(flat: f, easy: e, medium: m)
+            case "classifier":
+                guard let name = obj["classifier"] as? String, let lambda = (obj["lambda"] as? NSNumber)?.doubleValue,
+                      lambda > 0, let mpp = obj["macs_per_pixel"] as? [String: Any],
+                      let me = (mpp["easy"] as? NSNumber)?.doubleValue, let mm = (mpp["medium"] as? NSNumber)?.doubleValue,
+                      let mh = (mpp["hard"] as? NSNumber)?.doubleValue else {
+                    throw ModelFileError("\(hard.info.name): routing by 'classifier' needs classifier, lambda > 0 and "
+                                         + "macs_per_pixel {easy, medium, hard}")
+                }
+                guard let c = try resolve(name) else {
+                    throw ModelFileError("\(hard.info.name): routing classifier '\(name)' not found")
+                }
+                guard c.info.arch == "classifier", c.info.inChannels == 1 else {
+                    throw ModelFileError("\(hard.info.name): routing classifier '\(name)' is a \(c.info.arch) model, "
+                                         + "not a 1-channel tile classifier")
+                }
+                learned = ClassifierRouting(model: c, lambda: lambda, macsPerPixel: [.easy: me, .medium: mm, .hard: mh])
+            case let other:
+                throw ModelFileError("\(hard.info.name): routing statistic '\(other ?? "none")' is not supported "
+                                     + "(mean_abs_gradient, classifier)")
+            }
             tile = (obj["tile"] as? NSNumber)?.intValue
             for (key, cls) in [("easy", TileClass.easy), ("medium", TileClass.medium)] {
                 guard let branchName = (obj["branches"] as? [String: Any])?[key] as? String else { continue }
@@ -79,6 +136,7 @@ public struct ModelFamily: Sendable {
         }
         branches = b
         thresholds = t
+        classifier = learned
         calibratedTile = tile
         let fields = b.values.map(\.info.receptiveField)
         exactTiling = !fields.contains(where: { $0 == nil })
@@ -86,6 +144,16 @@ public struct ModelFamily: Sendable {
     }
 
     public var hard: Model { branches[.hard]! }
+
+    /// What decides the classes, for resume keys: the classifier (name, size) and lambda, or
+    /// the thresholds.
+    public var routingIdentity: String {
+        if let c = classifier {
+            return "classifier=\(c.model.info.name):\(c.model.info.parameters):\(c.lambda)"
+        }
+        if let t = thresholds { return "thresholds=\(t.flat),\(t.easy),\(t.medium)" }
+        return "single"
+    }
 
     /// The model for a network class: the branch itself, or the next stronger one present.
     public func model(for c: TileClass) -> Model {

@@ -22,7 +22,7 @@ public struct NetworkUpscalerFactory: UpscalerFactory {
             .map { "\($0.key.name)=\($0.value.info.name):\($0.value.info.parameters):\($0.value.info.provenance["iterations"] ?? "")" }
         let s = settings
         return "\(name)|\(branches.joined(separator: ","))|tile=\(s.tile)|classes=\(s.classes)|branch=\(s.branch.name)|"
-            + "reuse=\(s.reuseThreshold.map(String.init) ?? "off")"
+            + "reuse=\(s.reuseThreshold.map(String.init) ?? "off")|\(family.routingIdentity)|mac-cost=\(s.macCost)"
     }
 
     public func makePipeline(input: VideoFormat, output: VideoFormat) throws -> any FramePipeline {

@@ -19,6 +19,9 @@ public struct TileSettings: Sendable, Equatable {
     /// Frames decoded but not yet taken by the encoder (the reorder buffer's capacity); bounds
     /// memory independently of video length.
     public var framesInFlight: Int
+    /// Multiplies a classifier-routed family's lambda (the price of a multiply-add against
+    /// predicted error): above 1 favours cheaper branches, below 1 stronger ones.
+    public var macCost: Double = 1
 
     /// Chosen by measurement (`upres bench`-style runs of the plain family on this CPU): 128 keeps
     /// a 3x3 conv's activations in L2 and the mirrored margin overhead at (148/128)^2 = 1.34x.
@@ -40,8 +43,8 @@ public struct TileSettings: Sendable, Equatable {
 }
 
 /// The SR frame path: each frame's luma is cut into tiles (`TileGrid`), each tile is
-/// classified (static / flat / easy / medium / hard) and sent to the cheapest path that
-/// restores it well, `workers` threads run the tiles of several frames at once, and frames
+/// classified (static / flat / easy / medium / hard: reuse, then the family's learned
+/// classifier or gradient thresholds) and sent to the cheapest path that restores it well, `workers` threads run the tiles of several frames at once, and frames
 /// leave in order. Chroma is scaled classically (Lanczos, at its siting) on the submitting
 /// thread while the workers run luma tiles.
 ///
@@ -76,6 +79,8 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
     private var stitchSeconds = 0.0
     /// Multiply-adds of one tile per class (from the sessions' graphs).
     private let tileMACs: [TileClass: Double]
+    /// The family's learned tile classifier on a tile core (fp32, submitting thread).
+    private let classifierSession: Session?
 
     // Shared with the workers, guarded by `lock`.
     private let lock = NSCondition()
@@ -136,6 +141,12 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
             macs[c] = Double(try family.model(for: c).fusedGraph.multiplyAdds(input: shape))
         }
         tileMACs = macs
+        if settings.classes, let c = family.classifier {
+            classifierSession = try Session(model: c.model, input: Tensor.Shape(1, 1, grid.coreHeight, grid.coreWidth),
+                                            precision: .fp32)
+        } else {
+            classifierSession = nil
+        }
         // Fail now, not in a worker, if the engine cannot run these shapes.
         for c in Set([TileClass.easy, .medium, .hard].map { family.model(for: $0).info.name }) {
             let m = [TileClass.easy, .medium, .hard].map { family.model(for: $0) }.first { $0.info.name == c }!
@@ -195,7 +206,7 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         let job = FrameJob(index: submitted, source: source, base: base, output: out, depth: depth,
                            tiles: grid.tiles.count, previous: previousJob, chroma: rgb ? chromaShift : nil, leftSited: leftSited)
         submitted += 1
-        classify(job, isKey: source.isKeyFrame)
+        try classify(job, isKey: source.isKeyFrame)
         classifySeconds += (ContinuousClock.now - t1).seconds
 
         lock.lock()
@@ -215,7 +226,7 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
 
     /// Decides each tile's class: static when its input window matches the one its cached
     /// output came from, else by the classifier (or the fixed branch with classes off).
-    private func classify(_ job: FrameJob, isKey: Bool) {
+    private func classify(_ job: FrameJob, isKey: Bool) throws {
         let plane = job.sourcePlane
         let m = grid.margin
         var limit: Int? = settings.reuseThreshold.map { $0 * (depth > 8 ? (1 << (depth - 8)) : 1) }
@@ -237,6 +248,12 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
             referenceValid[t.index] = settings.reuseThreshold != nil
             if !settings.classes {
                 job.classes[t.index] = settings.branch
+            } else if let c = family.classifier, let session = classifierSession {
+                plane.readWindow(x0: t.x, y0: t.y, w: grid.coreWidth, h: grid.coreHeight, into: session.inputPointer)
+                try session.execute()
+                let d = session.outputPointer
+                job.classes[t.index] = c.choose((d[0], d[1], d[2]), w: grid.coreWidth, h: grid.coreHeight, scale: scale, margin: m,
+                                                lambdaScale: settings.macCost)
             } else if let th = family.thresholds {
                 job.classes[t.index] = th.classify(gradient: plane.meanAbsGradient(x: t.x, y: t.y, w: grid.coreWidth, h: grid.coreHeight))
             } else {

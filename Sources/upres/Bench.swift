@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import UpresEngine
+import UpresKit
 
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -201,6 +202,52 @@ struct Models: ParsableCommand {
             if let k = m["input_multiple"] { print("  input sizes: multiples of \(k)") }
         }
         for (k, v) in i.provenance.sorted(by: { $0.key < $1.key }) { print("  \(k): \(v)") }
+        if i.metadata["routing"] != nil { describeRouting(m, label: label) }
+    }
+
+    /// The family a model with `routing` metadata heads: its branches, thresholds and the
+    /// calibration's validation numbers (docs/routing.md).
+    private func describeRouting(_ m: Model, label: String) {
+        let family: ModelFamily
+        do { family = try ModelFamily(hard: m) { try ModelSource.branch($0, besideOf: label) } } catch {
+            print("  routing: \(error)")
+            return
+        }
+        let tile = "tile \(family.calibratedTile.map(String.init) ?? "any"), margin \(family.margin)"
+        if let c = family.classifier {
+            var parts = ["flat (lanczos)"]
+            for cls in [TileClass.easy, .medium] {
+                if let b = family.branches[cls] { parts.append("\(cls.name) \(b.info.name) (\(b.info.macsPerPixel) MACs/px)") }
+            }
+            parts.append("hard \(m.info.name)")
+            print("  routed family (\(tile)): " + parts.joined(separator: ", "))
+            print("  classifier \(c.model.info.name) (\(c.model.info.parameters) parameters, "
+                  + "\(c.model.info.macsPerPixel) MACs/px) predicts each option's extra error; lambda "
+                  + String(format: "%.4g", c.lambda))
+        } else if let t = family.thresholds {
+            func g(_ v: Double) -> String { String(format: "%.3f", v) }
+            var parts = ["flat (lanczos) g < \(g(t.flat))"]
+            for c in [TileClass.easy, .medium] {
+                if let b = family.branches[c] {
+                    parts.append("\(c.name) \(b.info.name) (\(b.info.macsPerPixel) MACs/px) g < \(g(c == .easy ? t.easy : t.medium))")
+                }
+            }
+            parts.append("hard \(m.info.name)")
+            print("  routed family (\(tile), g = mean |gradient| of the tile): " + parts.joined(separator: ", "))
+        } else {
+            return
+        }
+        guard let text = m.info.metadata["routing"],
+              let obj = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
+              let cal = obj["calibration"] as? [String: Any],
+              let val = cal["val_psnr"] as? [String: Any], let ratio = (cal["val_mac_ratio"] as? NSNumber)?.doubleValue
+        else { return }
+        let others = ["hard", "medium", "easy", "lanczos", "bicubic"].compactMap { k in
+            (val[k] as? NSNumber).map { "\(k) " + String(format: "%.2f", $0.doubleValue) }
+        }
+        let routed = (val["routed"] as? NSNumber).map { String(format: "%.2f", $0.doubleValue) } ?? "?"
+        print("  validation (\((cal["val_photos"] as? NSNumber)?.intValue ?? 0) photos, mean Y-PSNR): routed \(routed) dB at "
+              + String(format: "%.0f%%", 100 * ratio) + " of the hard branch's MACs; " + others.joined(separator: ", "))
     }
 
     /// Side of the input window one output pixel depends on, from the conv kernels (chains only).

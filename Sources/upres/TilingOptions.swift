@@ -9,12 +9,16 @@ struct TilingOptions: ParsableArguments {
                                valueName: "px"))
     var tile: Int = TileSettings.defaultTile
 
-    @Option(help: ArgumentHelp("Route tiles by difficulty (on: flat tiles keep Lanczos, the others go to the family's easy, medium or hard branch) or run every tile through one branch (off).",
+    @Option(help: ArgumentHelp("Route tiles by difficulty (on: the family's tile classifier sends each tile to Lanczos or to its easy, medium or hard branch, whichever restores it well for the fewest multiply-adds) or run every tile through one branch (off).",
                                valueName: "on|off"))
     var classes: ClassesChoice = .on
 
     @Option(help: ArgumentHelp("The branch every tile runs with --classes off: easy, medium or hard.", valueName: "name"))
     var branch: BranchChoice = .hard
+
+    @Option(help: ArgumentHelp("Price of a multiply-add against predicted error in the tile classifier's routing, relative to the family's calibration: 2 sends more tiles to cheaper branches (faster), 0.5 to stronger ones. (default: 1)",
+                               valueName: "x"))
+    var macCost: Double = 1
 
     @Option(help: ArgumentHelp("Reuse a tile's previous output when its input (with context) differs by at most this many 8-bit levels; 0 = only when identical.",
                                valueName: "n"))
@@ -31,12 +35,15 @@ struct TilingOptions: ParsableArguments {
         if tile < 16 || tile > 4096 { throw ValidationError("--tile must be between 16 and 4096 pixels") }
         if reuseThreshold < 0 || reuseThreshold > 255 { throw ValidationError("--reuse-threshold must be between 0 and 255") }
         if let f = framesInFlight, f < 1 || f > 256 { throw ValidationError("--frames-in-flight must be between 1 and 256") }
+        if !(macCost > 0 && macCost <= 1000) { throw ValidationError("--mac-cost must be above 0 and at most 1000") }
     }
 
     func settings(workers: Int, precision: Precision) -> TileSettings {
-        TileSettings(tile: tile, workers: workers, precision: precision, classes: classes == .on,
-                     branch: TileClass(name: branch.rawValue)!, reuseThreshold: noReuse ? nil : reuseThreshold,
-                     framesInFlight: framesInFlight)
+        var s = TileSettings(tile: tile, workers: workers, precision: precision, classes: classes == .on,
+                             branch: TileClass(name: branch.rawValue)!, reuseThreshold: noReuse ? nil : reuseThreshold,
+                             framesInFlight: framesInFlight)
+        s.macCost = macCost
+        return s
     }
 }
 

@@ -141,6 +141,10 @@ struct Upscale: ParsableCommand {
                 Diagnostics.error("\(error)")
                 throw ExitCode(ExitStatus.failed)
             }
+            guard loaded.info.arch != "classifier" else {
+                Diagnostics.error("\(chosen): a tile classifier (it routes tiles of a model family), not an upscaling network")
+                throw ExitCode(ExitStatus.failed)
+            }
             let p = try precision.resolve(for: loaded)
             let cores = threads > 0 ? threads : ProcessInfo.processInfo.activeProcessorCount
             let family: ModelFamily

@@ -32,7 +32,8 @@ struct PipelineCLITests {
     @Test("--classes off, --no-reuse and another tile size give the same picture for a single-branch model")
     func optionsAgree() throws {
         let s = try Scratch()
-        let runs = [["--tile", "96"], ["--classes", "off", "--no-reuse", "--tile", "48"]]
+        let single = ["--model", "upres-x2-medium"]   // a built-in branch without routing metadata
+        let runs = [single + ["--tile", "96"], single + ["--classes", "off", "--no-reuse", "--tile", "48"]]
         var hashes: [[String]] = []
         for (i, extra) in runs.enumerated() {
             let out = s.file("o\(i).mkv")
@@ -46,8 +47,59 @@ struct PipelineCLITests {
         #expect(hashes[0].count == 144 && hashes[0] == hashes[1])
     }
 
+    /// Y-PSNR of `file` against `reference` (ffmpeg's psnr filter).
+    static func psnrY(_ file: String, _ reference: String, cwd: String) throws -> Double {
+        let p = try Shell.run(Shell.which("ffmpeg"), ["-nostdin", "-i", file, "-i", reference, "-lavfi", "[0:v][1:v]psnr", "-f", "null", "-"],
+                              cwd: cwd)
+        let line = p.stderr.split(separator: "\n").first { $0.contains("PSNR y:") } ?? ""
+        guard let y = line.split(separator: " ").first(where: { $0.hasPrefix("y:") }).flatMap({ Double($0.dropFirst(2)) }) else {
+            throw FixtureError("psnr \(file): \(p.stderr.suffix(300))")
+        }
+        return y
+    }
+
+    @Test("each built-in family routes tiles to its branches: fewer multiply-adds than all-hard, about its quality, above lanczos",
+          arguments: [2, 3, 4])
+    func routedFamily(_ scale: Int) throws {
+        let s = try Scratch()
+        // Ground truth: the sample cropped to a multiple of the scale; input: its bicubic downscale.
+        let w = 320 / scale / 2 * 2, h = 180 / scale / 2 * 2
+        let crop = "crop=\(w * scale):\(h * scale):0:0"
+        try Shell.ffmpeg(["-i", Self.sample, "-frames:v", "24", "-vf", crop, "-c:v", "ffv1", "gt.mkv"], cwd: s.path)
+        try Shell.ffmpeg(["-i", "gt.mkv", "-vf", "scale=\(w):\(h):flags=bicubic", "-c:v", "ffv1", "lr.mkv"], cwd: s.path)
+        let common = ["lr.mkv", "--scale", "\(scale)", "--codec", "ffv1", "--precision", "fp32", "--tile", "32", "--no-resume"]
+        let r = try Upres.run(common + ["-o", "routed.mkv", "--progress", "json"], cwd: s.path, network: true)
+        #expect(r.status == 0, "\(r.stderr)")
+        let events = r.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        let last = try #require(events.last { $0["event"] as? String == "progress" })
+        #expect((last["model"] as? String)?.hasPrefix("upres-x\(scale)") == true, "\(last["model"] ?? "")")
+        let macs = try #require((last["multiply_adds"] as? NSNumber)?.doubleValue)
+        let allHard = try #require((last["multiply_adds_all_hard"] as? NSNumber)?.doubleValue)
+        let classes = try #require(last["classes_total"] as? [String: Int])
+        #expect(macs < 0.9 * allHard, "routed MACs \(macs) vs all-hard \(allHard), classes \(classes)")
+        #expect(["flat", "easy", "medium", "hard"].filter { (classes[$0] ?? 0) > 0 }.count >= 2, "\(classes)")
+        // A dearer multiply-add (--mac-cost) moves tiles to cheaper branches.
+        let cheap = try Upres.run(common + ["-o", "cheap.mkv", "--mac-cost", "8", "--progress", "json"], cwd: s.path, network: true)
+        #expect(cheap.status == 0, "\(cheap.stderr)")
+        let cheapLast = cheap.stdout.split(separator: "\n").compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }.last { $0["event"] as? String == "progress" }
+        let cheapMACs = try #require((cheapLast?["multiply_adds"] as? NSNumber)?.doubleValue)
+        #expect(cheapMACs < macs, "--mac-cost 8: \(cheapMACs) MACs vs \(macs) at 1")
+        let off = try Upres.run(common + ["-o", "hard.mkv", "--classes", "off", "-q"], cwd: s.path, network: true)
+        #expect(off.status == 0, "\(off.stderr)")
+        let lz = try Upres.run(common + ["-o", "lanczos.mkv", "--upscaler", "lanczos", "-q"], cwd: s.path)
+        #expect(lz.status == 0, "\(lz.stderr)")
+        let routed = try Self.psnrY("routed.mkv", "gt.mkv", cwd: s.path), hard = try Self.psnrY("hard.mkv", "gt.mkv", cwd: s.path)
+        let lanczos = try Self.psnrY("lanczos.mkv", "gt.mkv", cwd: s.path)
+        #expect(routed > hard - 0.2, "x\(scale) Y-PSNR routed \(routed) vs hard \(hard) dB")
+        #expect(routed > lanczos + 0.3, "x\(scale) Y-PSNR routed \(routed) vs lanczos \(lanczos) dB")
+    }
+
     @Test("bad tile options are usage errors naming the flag", arguments: [["--tile", "4"], ["--reuse-threshold", "-1"],
-                                                                           ["--frames-in-flight", "0"], ["--classes", "maybe"]])
+                                                                           ["--frames-in-flight", "0"], ["--classes", "maybe"], ["--mac-cost", "0"]])
     func badOptions(_ args: [String]) throws {
         let s = try Scratch()
         let r = try Upres.run([Self.sample, "-o", s.file("x.mkv")] + args, cwd: s.path, network: true)

@@ -8,7 +8,8 @@ import Testing
 struct ArchitectureTests {
     static let goldens = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Goldens")
     static let names = ["plain-x2-prelu", "plain-x3-leaky", "plain-x4-rgb-relu", "espcn-x2", "fsrcnn-x4",
-                        "bsrn-x2-cca", "bsrn-s-x4", "classifier", "upres-x2", "upres-x4"]
+                        "bsrn-x2-cca", "bsrn-s-x4", "classifier"]
+        + ["2", "3", "4"].flatMap { s in ["", "-easy", "-medium", "-classifier"].map { "upres-x\(s)\($0)" } }
 
     @Test("golden output, reference and oneDNN", arguments: names)
     func golden(_ name: String) throws {
@@ -16,7 +17,7 @@ struct ArchitectureTests {
         let golden = try SafeTensorsFile(contentsOf: Self.goldens.appendingPathComponent("\(name).golden.safetensors"))
         let input = try golden.tensor("input")
         var expected = try golden.tensor("output")
-        if name == "classifier" { expected = Tensor(shape: .init(1, expected.data.count, 1, 1), data: expected.data) }
+        if name.hasSuffix("classifier") { expected = Tensor(shape: .init(1, expected.data.count, 1, 1), data: expected.data) }
 
         let reference = try ReferenceExecutor.run(model.graph, input: input)
         let (refDiff, scale) = reference.maxDifference(expected)

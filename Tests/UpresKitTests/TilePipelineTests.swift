@@ -143,7 +143,7 @@ struct TilePipelineTests {
 
     static var models: [Model] {
         get throws {
-            try EmbeddedModels.names.map { try EmbeddedModels.model(named: $0)! }
+            try EmbeddedModels.names.map { try EmbeddedModels.model(named: $0)! }.filter { $0.info.arch != "classifier" }
                 + [try ModelZoo.randomModel(Pictures.spec("fsrcnn-x2")), try ModelZoo.randomModel(Pictures.spec("plain-x4-c32n8"))]
         }
     }
@@ -153,9 +153,11 @@ struct TilePipelineTests {
     func tiledEqualsWhole(_ w: Int, _ h: Int, _ tile: Int) throws {
         let frame = try Pictures.frame(width: w, height: h, format: AV_PIX_FMT_GRAY16LE)
         for model in try Self.models {
-            let family = try ModelFamily(hard: model) { _ in nil }
+            // The model alone on every tile (a family head's branches resolve, but classes are off).
+            let family = try ModelFamily(hard: model) { try EmbeddedModels.model(named: $0) }
             #expect(family.exactTiling && family.margin == model.info.receptiveField! / 2)
-            let (out, _) = try Pictures.run(family, TileSettings(tile: tile, workers: 2, precision: .fp32, reuseThreshold: nil), [frame])
+            let (out, _) = try Pictures.run(family, TileSettings(tile: tile, workers: 2, precision: .fp32, classes: false,
+                                                                 reuseThreshold: nil), [frame])
             let (expected, ew) = try Self.wholeFrame(model, frame, margin: family.margin)
             let p = LumaPlane(frame: out[0], depth: 16)
             var worst: Float = 0
@@ -220,9 +222,58 @@ struct TilePipelineTests {
         #expect(single.thresholds == nil)
     }
 
+    @Test("classifier routing: the option with the least predicted extra error + lambda x MACs, ties to the cheaper")
+    func classifierChoice() throws {
+        let c = ClassifierRouting(model: try ModelZoo.randomModel(Pictures.spec("plain-x2-c16n4")), lambda: 1,
+                                  macsPerPixel: [.easy: 1, .medium: 2, .hard: 4])
+        // 2x2 core, x2, no margin: 16 HR pixels, window 4 LR pixels. Costs flat 16 d0, easy
+        // 16 d1 + 4, medium 16 d2 + 8, hard 16.
+        #expect(c.choose((2, 0.5, 0.1), w: 2, h: 2, scale: 2, margin: 0) == .medium)   // 32, 12, 9.6, 16
+        #expect(c.choose((0, 0, 0), w: 2, h: 2, scale: 2, margin: 0) == .flat)
+        #expect(c.choose((5, 0.2, 0.1), w: 2, h: 2, scale: 2, margin: 0) == .easy)      // 80, 7.2, 9.6, 16
+        #expect(c.choose((5, 5, 5), w: 2, h: 2, scale: 2, margin: 0) == .hard)
+        #expect(c.choose((1, 0.75, 5), w: 2, h: 2, scale: 2, margin: 0) == .flat)       // 16 = 16: the cheaper
+        // The margin makes networks dearer: window (2 + 2)^2 = 16.
+        #expect(c.choose((2, 0.5, 0.1), w: 2, h: 2, scale: 2, margin: 1) == .easy)      // 32, 24, 33.6, 64
+        #expect(c.choose((1, 0.5, 0.1), w: 2, h: 2, scale: 2, margin: 1) == .flat)      // 16, 24, 33.6, 64
+    }
+
+    @Test("a family routed by a learned classifier: each tile's class is the classifier's choice on its core, for any worker count")
+    func classifierRouted() throws {
+        let goldens = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("UpresEngineTests/Goldens")
+        let classifier = try Model(contentsOf: goldens.appendingPathComponent("classifier.safetensors"))
+        let easy = try ModelZoo.randomModel(Pictures.spec("plain-x2-c16n4"), seed: 3, name: "test-easy")
+        let medium = try ModelZoo.randomModel(Pictures.spec("espcn-x2"), seed: 4, name: "test-medium")
+        let routing = #"{"version": 1, "statistic": "classifier", "classifier": "test-classifier", "lambda": 1e-6, "macs_per_pixel": {"easy": 9000, "medium": 21000, "hard": 75000}, "branches": {"easy": "test-easy", "medium": "test-medium"}, "tile": 24, "margin": 10}"#
+        let hard = try ModelZoo.randomModel(Pictures.spec("plain-x2-c32n8"), seed: 5, name: "test-hard", metadata: ["routing": routing])
+        let family = try ModelFamily(hard: hard) { ["test-easy": easy, "test-medium": medium, "test-classifier": classifier][$0] }
+        let route = try #require(family.classifier)
+        #expect(route.lambda == 1e-6 && family.thresholds == nil)
+        let frames = try (0..<3).map { try Pictures.frame(width: 97, height: 61, shift: 2 * $0) }
+        // Expected classes of the last frame: the classifier run directly on every tile core.
+        let grid = TileGrid(width: 97, height: 61, tile: 24, margin: family.margin)
+        let session = try Session(model: classifier, input: Tensor.Shape(1, 1, grid.coreHeight, grid.coreWidth), precision: .fp32)
+        let plane = LumaPlane(frame: frames[2], depth: 8)
+        let expected = try grid.tiles.map { t -> TileClass in
+            plane.readWindow(x0: t.x, y0: t.y, w: grid.coreWidth, h: grid.coreHeight, into: session.inputPointer)
+            try session.execute()
+            let d = session.outputPointer
+            return route.choose((d[0], d[1], d[2]), w: grid.coreWidth, h: grid.coreHeight, scale: 2, margin: family.margin)
+        }
+        var reference: [[UInt8]]? = nil
+        for workers in [1, 2, 3] {
+            let (out, stats) = try Pictures.run(family, TileSettings(tile: 24, workers: workers, precision: .fp32,
+                                                                     reuseThreshold: nil), frames)
+            #expect(stats.lastFrameMap == expected, "\(workers) workers")
+            let bytes = out.map(Pictures.lumaBytes)
+            if let reference { #expect(bytes == reference, "\(workers) workers") } else { reference = bytes }
+        }
+    }
+
     @Test("a routing entry naming a missing branch is a clear error")
     func missingBranch() throws {
-        let routing = #"{"statistic": "mean_abs_gradient", "thresholds": {"flat": 1, "easy": 2, "medium": 3}, "branches": {"easy": "nope"}}"#
+        let routing = #"{"version": 1, "statistic": "mean_abs_gradient", "thresholds": {"flat": 1, "easy": 2, "medium": 3}, "branches": {"easy": "nope"}}"#
         let hard = try ModelZoo.randomModel(Pictures.spec("plain-x2-c32n8"), metadata: ["routing": routing])
         #expect(throws: ModelFileError.self) { try ModelFamily(hard: hard) { _ in nil } }
         do { _ = try ModelFamily(hard: hard) { _ in nil } } catch { #expect("\(error)".contains("'nope'")) }

@@ -316,6 +316,29 @@ def routing_metadata(thresholds, easy_name: str, medium_name: str, tile: int, ma
     }, sort_keys=True)
 
 
+CLASSIFIER_STATISTIC = "classifier"
+
+
+def classifier_routing_metadata(classifier_name: str, lam: float, macs_per_pixel: dict, easy_name: str,
+                                medium_name: str, tile: int, margin: int, calibration: dict) -> str:
+    """Routing by a learned classifier (train_classifier.py): it predicts each cheap option's
+    extra squared error per HR pixel over the hard branch; the engine picks, per tile, the option
+    with the least  predicted extra SSE + lambda x MACs  (docs/routing.md)."""
+    if not lam > 0:
+        raise ValueError("lambda must be positive")
+    return json.dumps({
+        "version": ROUTING_VERSION,
+        "statistic": CLASSIFIER_STATISTIC,
+        "classifier": classifier_name,
+        "lambda": float(lam),
+        "macs_per_pixel": {k: float(macs_per_pixel[k]) for k in ("easy", "medium", "hard")},
+        "branches": {"easy": easy_name, "medium": medium_name},
+        "tile": int(tile),
+        "margin": int(margin),
+        "calibration": calibration,
+    }, sort_keys=True)
+
+
 def parse_routing(meta: dict) -> dict:
     """The `routing` metadata of a model file, checked."""
     r = json.loads(meta["routing"])
