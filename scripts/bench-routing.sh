@@ -9,9 +9,9 @@
 #   SCALES="2" SIZE=1280x720 FRAMES=48 scripts/bench-routing.sh
 #
 # The clips: one per held-out validation photo (never used in training or calibration: cups,
-# sunset over boats, moss, leaves against sky, mountains), a slow pan across the photo at its
-# own resolution (no upsampling, so the HR clip has real detail; sub-pixel motion, so no tile
-# is static), downscaled bicubic by the scale and encoded H.264 CRF 18 like real footage.
+# sunset over boats, moss, leaves against sky, mountains), a slow pan across the photo with the
+# window downscaled 1.15x (never upsampled, so the HR clip has real detail; sub-pixel motion,
+# so no tile is static), downscaled bicubic by the scale and encoded H.264 CRF 18 like real footage.
 # The last rows per scale are the totals over all clips (MACs summed, PSNR from the summed
 # squared error). Needs a release build and the photo set.
 set -euo pipefail
@@ -47,7 +47,7 @@ psnr_mse() {  # Y-PSNR and Y MSE (ffmpeg psnr filter) of $1 against $2
 }
 echo "upres routing benchmark: $(date -u +%FT%TZ), $(echo "$PHOTOS" | wc -w) clips of $FRAMES frames, output ${W}x${H}, $PRECISION"
 printf '%-5s %-26s %-22s %9s %10s %9s  %s\n' scale clip run "Y-PSNR" "MACs/px" "vs hard" "tiles static/flat/easy/medium/hard"
-runs=("routed (default)|" "routed, --mac-cost $MAC_COST|--mac-cost $MAC_COST" "hard on every tile|--classes off --branch hard" \
+runs=("routed (default)|" "routed, bf16|--precision bf16" "routed, --mac-cost $MAC_COST|--mac-cost $MAC_COST" "hard on every tile|--classes off --branch hard" \
       "medium on every tile|--classes off --branch medium" "easy on every tile|--classes off --branch easy")
 for s in $SCALES; do
   w=$((W / s / 2 * 2)); h=$((H / s / 2 * 2))
@@ -56,7 +56,10 @@ for s in $SCALES; do
   for photo in $PHOTOS; do
     clip=$(basename "$photo" .png); clip=${clip#*-}; clip=${clip%%_by_*}
     ref="$WORK/ref-$clip-x$s.mkv"   # ground truth, a multiple of the scale, so LR x s = HR exactly
-    ffmpeg -nostdin -v error -y -loop 1 -i "$photo" -vf "scale=2560:-2,zoompan=z='1.6+0.002*on':x='(iw-iw/zoom)*on/$FRAMES':y='(ih-ih/zoom)/2+on':d=$FRAMES:s=$((w * s))x$((h * s)):fps=24,format=yuv420p" \
+    # 16:9 crop of the photo at 2560 wide, a window 1.15x the output size (downscaled, never
+    # upscaled) zooming in slowly while it pans across.
+    z0=$(echo "2560 / (1.15 * $W)" | bc -l)
+    ffmpeg -nostdin -v error -y -loop 1 -i "$photo" -vf "scale=2560:-2,crop=2560:1440,zoompan=z='$z0+0.001*on':x='(iw-iw/zoom)*on/$FRAMES':y='(ih-ih/zoom)/2':d=$FRAMES:s=$((w * s))x$((h * s)):fps=24,format=yuv420p" \
       -frames:v "$FRAMES" -c:v ffv1 "$ref"
     lr="$WORK/lr-$clip-x$s.mp4"
     ffmpeg -nostdin -v error -y -i "$ref" -vf "scale=$w:$h:flags=bicubic" -c:v libx264 -preset medium -crf 18 "$lr"

@@ -11,8 +11,9 @@ training photos for a MAC budget. Mean pooling fits the target: a tile's error d
 the mean of per-pixel differences, so texture that needs the hard branch counts wherever it is
 in the tile (a mean gradient misses a few strong edges on smooth ground).
 
-1. Training photos: each branch (frozen) and Lanczos upscale every photo; per-pixel error
-   differences, summed over each LR pixel's s x s block, are cached (npz).
+1. Training photos, each clean and through JPEG (quality 50-90): each branch (frozen) and
+   Lanczos upscale every photo; per-pixel error differences, summed over each LR pixel's
+   s x s block, are cached (npz).
 2. The classifier trains on random tile crops of those photos (random dihedral transforms).
 3. lambda is searched on the training photos' tile grid for --budget; validation photos
    report PSNR / MAC ratio against the gradient routing and the per-tile oracle.
@@ -40,7 +41,7 @@ import torch
 import calibrate as C
 from upres_train.archs.classifier_arch import TileClassifier
 from upres_train.config import train_root
-from upres_train.data import list_photos, load_validation
+from upres_train.data import jpeg_roundtrip, list_photos, load_validation
 from upres_train.metrics import classic_upscale
 from upres_train.model_io import export_model, golden_path, write_golden, load_any_model
 from upres_train.routing import (frame_statistics, frame_tiles, oracle_routing, psnr_from_sse,
@@ -48,6 +49,7 @@ from upres_train.routing import (frame_statistics, frame_tiles, oracle_routing, 
                                  classifier_routing_metadata, write_routing)
 
 OPTIONS = ("flat", "easy", "medium", "hard")
+JPEG_QUALITY = (50, 90)   # the compressed copy of each training photo
 
 
 def branch_paths(family: Path, scale: int) -> dict:
@@ -77,7 +79,7 @@ def error_maps(lr8, lr, hr, branches, scale, margin):
 
 
 def build_maps(photos, branches, scale, margin, cache: Path, log):
-    key = json.dumps({"scale": scale, "margin": margin, "models": {b: branches[b]["digest"] for b in branches},
+    key = json.dumps({"scale": scale, "margin": margin, "jpeg": JPEG_QUALITY, "models": {b: branches[b]["digest"] for b in branches},
                       "photos": [[p.name, p.stat().st_size] for p in photos]}, sort_keys=True)
     if cache.exists():
         z = np.load(cache, allow_pickle=True)
@@ -85,13 +87,20 @@ def build_maps(photos, branches, scale, margin, cache: Path, log):
             log(f"error maps: {cache}")
             return list(z["lr"]), list(z["delta"])
     lrs, deltas = [], []
+    rng = np.random.default_rng(1234)
     for i, p in enumerate(photos):
         t0 = time.monotonic()
         lr8, lr, hr = C.load_pair(p, scale)
-        d, _ = error_maps(lr8, lr, hr, branches, scale, margin)
-        lrs.append(lr8)
-        deltas.append(d)
-        log(f"  [{i + 1}/{len(photos)}] {p.name}: {lr8.shape[1]}x{lr8.shape[0]} LR, {time.monotonic() - t0:.1f} s")
+        # Clean LR and LR through JPEG (like the branches' training data and like real,
+        # compressed footage: there the branches also remove blocking and Lanczos does not).
+        q = int(rng.integers(JPEG_QUALITY[0], JPEG_QUALITY[1] + 1))
+        lr8j = jpeg_roundtrip(lr8, q)
+        for x8 in (lr8, lr8j):
+            d, _ = error_maps(x8, torch.from_numpy(x8.astype(np.float32) / 255.0)[None, None], hr, branches, scale, margin)
+            lrs.append(x8)
+            deltas.append(d)
+        log(f"  [{i + 1}/{len(photos)}] {p.name}: {lr8.shape[1]}x{lr8.shape[0]} LR, clean and JPEG q{q}, "
+            f"{time.monotonic() - t0:.1f} s")
     cache.parent.mkdir(parents=True, exist_ok=True)
     def objects(xs):
         a = np.empty(len(xs), dtype=object)
@@ -211,11 +220,18 @@ def main(argv=None) -> int:
 
     # Validation: the engine's tile grid, real tile SSE tables from calibrate.py's code.
     val = load_validation(str(train_root() / "photos" / "val"), s, 1, None)
+    # ... and each LR through JPEG q75 (compressed footage), reported apart.
+    val = [(name, lr, hr, False) for name, lr, hr in val] + [
+        (name + " +jpeg75", torch.from_numpy(jpeg_roundtrip(np.rint(lr[0, 0].numpy() * 255.0).astype(np.uint8), 75)
+                                             .astype(np.float32) / 255.0)[None, None], hr, True)
+        for name, lr, hr in val]
     cal_json = family / "calibration.json"   # calibrate.py's gradient thresholds, for comparison
     th = json.loads(cal_json.read_text())["train"]["routed"]["thresholds"] if cal_json.exists() else None
-    rows = []
-    tot = {k: [0.0, 0.0] for k in ("hard", "classifier", "gradient", "oracle", "medium", "easy")}
-    for name, lr, hr in val:
+    rows, jpeg_rows = [], []
+    keys = ("hard", "classifier", "gradient", "oracle", "medium", "easy")
+    tot = {k: [0.0, 0.0] for k in keys}
+    jtot = {k: [0.0, 0.0] for k in keys}
+    for name, lr, hr, jpeg in val:
         lr8 = np.rint(lr[0, 0].numpy() * 255.0).astype(np.uint8)
         tiles = frame_tiles(lr8.shape[1], lr8.shape[0], args.tile)
         opts = C.photo_options(lr8, lr, branches, tiles, margin)
@@ -231,7 +247,7 @@ def main(argv=None) -> int:
             gc = classify(tab["g"], th)
             res["gradient"] = (sse[r, gc].sum(), macs[r, gc].sum())
         p = predict(model, lr8, tiles)
-        for b, lb in sweep.items():
+        for b, lb in (sweep.items() if not jpeg else ()):
             c2 = route(p, tab["pixels"].astype(np.float64), macs, lb)
             sweep_tot[b][0] += 10 ** (psnr_from_sse(sse[r, c2].sum(), pix) / -10)
             sweep_tot[b][1] += macs[r, c2].sum() / allh
@@ -239,24 +255,30 @@ def main(argv=None) -> int:
         res["oracle"] = (o.sse, o.macs)
         hard = psnr_from_sse(res["hard"][0], pix)
         row = {"photo": name, "hard_psnr": round(hard, 3)}
+        acc = jtot if jpeg else tot
         for k, (e, m) in res.items():
             row[k] = {"delta_db": round(psnr_from_sse(e, pix) - hard, 3), "mac_ratio": round(float(m / allh), 3)}
-            tot[k][0] += 10 ** (psnr_from_sse(e, pix) / -10)
-            tot[k][1] += m / allh
-        rows.append(row)
+            acc[k][0] += 10 ** (psnr_from_sse(e, pix) / -10)
+            acc[k][1] += m / allh
+        (jpeg_rows if jpeg else rows).append(row)
         log(f"  {name[:24]:24s} hard {hard:.2f} dB | " + " | ".join(
             f"{k} {row[k]['delta_db']:+.3f} @ {row[k]['mac_ratio']:.2f}" for k in res if k != "hard"))
     n = len(rows)
     hard_all = -10 * np.log10(tot["hard"][0] / n)
     summary = {k: {"delta_db": round(float(-10 * np.log10(v[0] / n) - hard_all), 3), "mac_ratio": round(v[1] / n, 3)}
                for k, v in tot.items() if v[0] > 0}
-    log("  ALL: " + " | ".join(f"{k} {v['delta_db']:+.3f} @ {v['mac_ratio']:.2f}" for k, v in summary.items()))
+    log("  ALL clean: " + " | ".join(f"{k} {v['delta_db']:+.3f} @ {v['mac_ratio']:.2f}" for k, v in summary.items()))
+    jhard = -10 * np.log10(jtot["hard"][0] / len(jpeg_rows))
+    jsummary = {k: {"delta_db": round(float(-10 * np.log10(v[0] / len(jpeg_rows)) - jhard), 3),
+                    "mac_ratio": round(v[1] / len(jpeg_rows), 3)} for k, v in jtot.items() if v[0] > 0}
+    log("  ALL jpeg75: " + " | ".join(f"{k} {v['delta_db']:+.3f} @ {v['mac_ratio']:.2f}" for k, v in jsummary.items()))
     sweep_rows = {b: {"lambda": sweep[b], "delta_db": round(float(-10 * np.log10(v[0] / n) - hard_all), 3),
                       "mac_ratio": round(v[1] / n, 3)} for b, v in sweep_tot.items()}
     log("  classifier, lambda for other training budgets: " + " | ".join(
         f"{b}: {v['delta_db']:+.3f} @ {v['mac_ratio']:.2f}" for b, v in sweep_rows.items()))
     report = {"scale": s, "tile": args.tile, "margin": margin, "budget": args.budget, "lambda": lam,
               "iters": args.iters, "channels": args.channels, "val": rows, "val_all": summary, "val_sweep": sweep_rows,
+              "val_jpeg75": jpeg_rows, "val_jpeg75_all": jsummary,
               "train_seconds": round(train_seconds, 1)}
     Path(args.json or family / "classifier.json").write_text(json.dumps(report, indent=1))
     if args.out:
@@ -274,6 +296,8 @@ def main(argv=None) -> int:
         cal = {"budget": args.budget, "train_photos": len(photos), "iters": args.iters,
                "val_photos": n, "val_delta_db": summary["classifier"]["delta_db"],   # all photos' pixels pooled
                "val_delta_db_photo_mean": round(float(np.mean([r["classifier"]["delta_db"] for r in rows])), 3),
+               "val_jpeg75_delta_db": jsummary["classifier"]["delta_db"],
+               "val_jpeg75_mac_ratio": jsummary["classifier"]["mac_ratio"],
                "val_mac_ratio": summary["classifier"]["mac_ratio"],
                # mean over photos of per-photo Y-PSNR (evaluate.py's convention)
                "val_psnr": {m: round(float(np.mean([r["hard_psnr"] + (r[k]["delta_db"] if k else 0) for r in rows])), 3)
