@@ -22,7 +22,9 @@ FRAMES=${FRAMES:-48}
 SIZE=${SIZE:-1280x720}          # HR (output) size
 SCALES=${SCALES:-"2 3 4"}
 PRECISION=${PRECISION:-fp32}
-MAC_COST=${MAC_COST:-4}         # a dearer multiply-add: the routing at about the medium branch's cost
+# A dearer multiply-add per scale (--mac-cost): the routing at about the medium branch's cost,
+# for the comparison at equal multiply-adds.
+mac_cost() { case $1 in 2) echo "${MAC_COST_X2:-2}";; 3) echo "${MAC_COST_X3:-2}";; *) echo "${MAC_COST_X4:-2}";; esac; }
 WORK=${WORK:-$(mktemp -d /tmp/upres-routing.XXXXXX)}
 [ -x "$UPRES" ] || { echo "bench-routing: no upres binary at $UPRES (make release)" >&2; exit 1; }
 [ -n "$PHOTOS" ] || { echo "bench-routing: no validation photos (make -C training prepare)" >&2; exit 1; }
@@ -47,9 +49,10 @@ psnr_mse() {  # Y-PSNR and Y MSE (ffmpeg psnr filter) of $1 against $2
 }
 echo "upres routing benchmark: $(date -u +%FT%TZ), $(echo "$PHOTOS" | wc -w) clips of $FRAMES frames, output ${W}x${H}, $PRECISION"
 printf '%-5s %-26s %-22s %9s %10s %9s  %s\n' scale clip run "Y-PSNR" "MACs/px" "vs hard" "tiles static/flat/easy/medium/hard"
-runs=("routed (default)|" "routed, bf16|--precision bf16" "routed, --mac-cost $MAC_COST|--mac-cost $MAC_COST" "hard on every tile|--classes off --branch hard" \
-      "medium on every tile|--classes off --branch medium" "easy on every tile|--classes off --branch easy")
 for s in $SCALES; do
+  mc=$(mac_cost "$s")
+  runs=("routed (default)|" "routed, bf16|--precision bf16" "routed, --mac-cost $mc|--mac-cost $mc" "hard on every tile|--classes off --branch hard" \
+        "medium on every tile|--classes off --branch medium" "easy on every tile|--classes off --branch easy")
   w=$((W / s / 2 * 2)); h=$((H / s / 2 * 2))
   declare -A sum_m=() sum_err=() sum_all=()
   nclips=0

@@ -27,25 +27,49 @@ upres_model_3_end:
     .balign 64
     .global upres_model_4_start
 upres_model_4_start:
-    .incbin "upres-x4-classifier.safetensors"
+    .incbin "upres-x3-classifier.safetensors"
     .global upres_model_4_end
 upres_model_4_end:
     .balign 64
     .global upres_model_5_start
 upres_model_5_start:
-    .incbin "upres-x4-easy.safetensors"
+    .incbin "upres-x3-easy.safetensors"
     .global upres_model_5_end
 upres_model_5_end:
     .balign 64
     .global upres_model_6_start
 upres_model_6_start:
-    .incbin "upres-x4-medium.safetensors"
+    .incbin "upres-x3-medium.safetensors"
     .global upres_model_6_end
 upres_model_6_end:
     .balign 64
     .global upres_model_7_start
 upres_model_7_start:
-    .incbin "upres-x4.safetensors"
+    .incbin "upres-x3.safetensors"
     .global upres_model_7_end
 upres_model_7_end:
+    .balign 64
+    .global upres_model_8_start
+upres_model_8_start:
+    .incbin "upres-x4-classifier.safetensors"
+    .global upres_model_8_end
+upres_model_8_end:
+    .balign 64
+    .global upres_model_9_start
+upres_model_9_start:
+    .incbin "upres-x4-easy.safetensors"
+    .global upres_model_9_end
+upres_model_9_end:
+    .balign 64
+    .global upres_model_10_start
+upres_model_10_start:
+    .incbin "upres-x4-medium.safetensors"
+    .global upres_model_10_end
+upres_model_10_end:
+    .balign 64
+    .global upres_model_11_start
+upres_model_11_start:
+    .incbin "upres-x4.safetensors"
+    .global upres_model_11_end
+upres_model_11_end:
     .section .note.GNU-stack,"",@progbits

@@ -60,10 +60,15 @@ public final class FrameScaler {
                              context: "scaling \(source.width)x\(source.height) \(PixelFormat.name(source.pixelFormat)) to "
                                  + "\(destination.width)x\(destination.height) \(PixelFormat.name(destination.pixelFormat))")
         }
-        // Explicit matrix and range for any YUV<->RGB step.
-        let srcMatrix = sws_getCoefficients(Int32(source.colour.effectiveMatrix(height: source.height).rawValue))
-        let dstMatrix = sws_getCoefficients(Int32(destination.colour.effectiveMatrix(height: destination.height).rawValue))
-        _ = sws_setColorspaceDetails(ctx, srcMatrix, srcFull ? 1 : 0, dstMatrix, dstFull ? 1 : 0, 0, 1 << 16, 1 << 16)
+        // Explicit matrix and range for any YUV<->RGB step. Only there: on YUV->YUV it moves
+        // swscale onto a path that brightened luma by ~0.7 code values at 8 bits (measured against
+        // ffmpeg's own scale filter on H.264 footage, which matched the ground truth within 0.05);
+        // the range options above already cover YUV->YUV.
+        if PixelFormat.isRGB(source.pixelFormat) != PixelFormat.isRGB(destination.pixelFormat) {
+            let srcMatrix = sws_getCoefficients(Int32(source.colour.effectiveMatrix(height: source.height).rawValue))
+            let dstMatrix = sws_getCoefficients(Int32(destination.colour.effectiveMatrix(height: destination.height).rawValue))
+            _ = sws_setColorspaceDetails(ctx, srcMatrix, srcFull ? 1 : 0, dstMatrix, dstFull ? 1 : 0, 0, 1 << 16, 1 << 16)
+        }
     }
 
     deinit { sws_freeContext(context) }

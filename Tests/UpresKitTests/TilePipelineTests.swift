@@ -309,3 +309,23 @@ struct RGBPipelineTests {
         }
     }
 }
+
+@Suite("Classical scaling")
+struct ClassicalScalingTests {
+    @Test("Lanczos YUV -> YUV keeps levels: a flat region stays exact and the mean does not drift (it once rose ~0.7)")
+    func levelsKept() throws {
+        let src = try Pictures.frame(width: 96, height: 54)
+        let input = Pictures.format(src)
+        let output = input.resized(width: 192, height: 108)
+        let out = try Frame(width: 192, height: 108, format: src.format)
+        try FrameScaler(from: input, to: output, filter: .lanczos).scale(src, into: out)
+        let a = LumaPlane(frame: src, depth: 8), b = LumaPlane(frame: out, depth: 8)
+        // The left third of the picture is the constant 100 (away from its right edge and the square).
+        for y in 8..<100 { for x in 8..<50 { #expect(b.sample(x, y) == 100, "(\(x), \(y)): \(b.sample(x, y))") } }
+        var sa = 0.0, sb = 0.0
+        for y in 0..<54 { for x in 0..<96 { sa += Double(a.sample(x, y)) } }
+        for y in 0..<108 { for x in 0..<192 { sb += Double(b.sample(x, y)) } }
+        let drift = sb / (192 * 108) - sa / (96 * 54)
+        #expect(abs(drift) < 0.2, "mean level moved by \(drift)")
+    }
+}
