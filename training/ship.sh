@@ -16,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 [ $# -ge 4 ] || { sed -n 2,12p "$0" >&2; exit 2; }
-S=$1 EASY=$2 MEDIUM=$3 HARD=$4 BUDGET=${5:-0.25}
+S=$1 EASY=$2 MEDIUM=$3 HARD=$4 BUDGET=${5:-0.15}
 PY=${PY:-.venv/bin/python}
 ROOT="${UPRES_TRAIN_ROOT:-/var/tmp/upres-train}"
 OUT="$ROOT/exports/x$S"
