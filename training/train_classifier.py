@@ -11,12 +11,14 @@ training photos for a MAC budget. Mean pooling fits the target: a tile's error d
 the mean of per-pixel differences, so texture that needs the hard branch counts wherever it is
 in the tile (a mean gradient misses a few strong edges on smooth ground).
 
-1. Training photos, each clean and through JPEG (quality 50-90): each branch (frozen) and
+1. Training photos, each clean, through JPEG (quality 50-90) and through H.264 (one intra
+   frame, crf 18-28): each branch (frozen) and
    Lanczos upscale every photo; per-pixel error differences, summed over each LR pixel's
    s x s block, are cached (npz).
 2. The classifier trains on random tile crops of those photos (random dihedral transforms).
 3. lambda is searched on the training photos' tile grid for --budget; validation photos
-   report PSNR / MAC ratio against the gradient routing and the per-tile oracle.
+   report PSNR / MAC ratio against the gradient routing and the per-tile oracle, clean and
+   through H.264 crf 23.
 4. --out writes the classifier (.safetensors, golden pair beside it).
 
     .venv/bin/python train_classifier.py --family /var/tmp/upres-train/exports/x4 --scale 4 \
@@ -49,7 +51,29 @@ from upres_train.routing import (frame_statistics, frame_tiles, oracle_routing, 
                                  classifier_routing_metadata, write_routing)
 
 OPTIONS = ("flat", "easy", "medium", "hard")
-JPEG_QUALITY = (50, 90)   # the compressed copy of each training photo
+JPEG_QUALITY = (50, 90)   # the compressed copies of each training photo
+H264_CRF = (18, 28)
+
+
+def h264_roundtrip(img: np.ndarray, crf: int) -> np.ndarray:
+    """uint8 H x W luma through libx264 (one intra frame, 4:2:0 with neutral chroma, `crf`,
+    preset medium) and back: the blocking and flattening of real footage, which JPEG does not
+    reproduce. Odd sizes are padded by edge repetition and cropped back."""
+    import subprocess
+    import tempfile
+    h, w = img.shape
+    ph, pw = h + (h & 1), w + (w & 1)
+    pad = np.pad(img, ((0, ph - h), (0, pw - w)), mode="edge")
+    yuv = np.concatenate([pad.ravel(), np.full(ph * pw // 2, 128, np.uint8)])
+    with tempfile.TemporaryDirectory() as d:
+        enc = Path(d) / "a.mp4"
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "rawvideo", "-pix_fmt", "yuv420p", "-s", f"{pw}x{ph}",
+                        "-i", "-", "-c:v", "libx264", "-preset", "medium", "-crf", str(crf), str(enc)],
+                       input=yuv.tobytes(), check=True)
+        # The Y plane as coded (yuv420p out: no range conversion, unlike gray)
+        out = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(enc), "-f", "rawvideo", "-pix_fmt", "yuv420p", "-"],
+                             capture_output=True, check=True).stdout
+    return np.frombuffer(out, np.uint8)[:ph * pw].reshape(ph, pw)[:h, :w].copy()
 
 
 def branch_paths(family: Path, scale: int) -> dict:
@@ -79,7 +103,7 @@ def error_maps(lr8, lr, hr, branches, scale, margin):
 
 
 def build_maps(photos, branches, scale, margin, cache: Path, log):
-    key = json.dumps({"scale": scale, "margin": margin, "jpeg": JPEG_QUALITY, "models": {b: branches[b]["digest"] for b in branches},
+    key = json.dumps({"scale": scale, "margin": margin, "jpeg": JPEG_QUALITY, "h264": H264_CRF, "models": {b: branches[b]["digest"] for b in branches},
                       "photos": [[p.name, p.stat().st_size] for p in photos]}, sort_keys=True)
     if cache.exists():
         z = np.load(cache, allow_pickle=True)
@@ -94,12 +118,12 @@ def build_maps(photos, branches, scale, margin, cache: Path, log):
         # Clean LR and LR through JPEG (like the branches' training data and like real,
         # compressed footage: there the branches also remove blocking and Lanczos does not).
         q = int(rng.integers(JPEG_QUALITY[0], JPEG_QUALITY[1] + 1))
-        lr8j = jpeg_roundtrip(lr8, q)
-        for x8 in (lr8, lr8j):
+        crf = int(rng.integers(H264_CRF[0], H264_CRF[1] + 1))
+        for x8 in (lr8, jpeg_roundtrip(lr8, q), h264_roundtrip(lr8, crf)):
             d, _ = error_maps(x8, torch.from_numpy(x8.astype(np.float32) / 255.0)[None, None], hr, branches, scale, margin)
             lrs.append(x8)
             deltas.append(d)
-        log(f"  [{i + 1}/{len(photos)}] {p.name}: {lr8.shape[1]}x{lr8.shape[0]} LR, clean and JPEG q{q}, "
+        log(f"  [{i + 1}/{len(photos)}] {p.name}: {lr8.shape[1]}x{lr8.shape[0]} LR, clean, JPEG q{q}, H.264 crf {crf}, "
             f"{time.monotonic() - t0:.1f} s")
     cache.parent.mkdir(parents=True, exist_ok=True)
     def objects(xs):
@@ -220,10 +244,10 @@ def main(argv=None) -> int:
 
     # Validation: the engine's tile grid, real tile SSE tables from calibrate.py's code.
     val = load_validation(str(train_root() / "photos" / "val"), s, 1, None)
-    # ... and each LR through JPEG q75 (compressed footage), reported apart.
+    # ... and each LR through H.264 crf 23 (compressed footage), reported apart.
     val = [(name, lr, hr, False) for name, lr, hr in val] + [
-        (name + " +jpeg75", torch.from_numpy(jpeg_roundtrip(np.rint(lr[0, 0].numpy() * 255.0).astype(np.uint8), 75)
-                                             .astype(np.float32) / 255.0)[None, None], hr, True)
+        (name + " +h264", torch.from_numpy(h264_roundtrip(np.rint(lr[0, 0].numpy() * 255.0).astype(np.uint8), 23)
+                                           .astype(np.float32) / 255.0)[None, None], hr, True)
         for name, lr, hr in val]
     cal_json = family / "calibration.json"   # calibrate.py's gradient thresholds, for comparison
     th = json.loads(cal_json.read_text())["train"]["routed"]["thresholds"] if cal_json.exists() else None
@@ -271,14 +295,14 @@ def main(argv=None) -> int:
     jhard = -10 * np.log10(jtot["hard"][0] / len(jpeg_rows))
     jsummary = {k: {"delta_db": round(float(-10 * np.log10(v[0] / len(jpeg_rows)) - jhard), 3),
                     "mac_ratio": round(v[1] / len(jpeg_rows), 3)} for k, v in jtot.items() if v[0] > 0}
-    log("  ALL jpeg75: " + " | ".join(f"{k} {v['delta_db']:+.3f} @ {v['mac_ratio']:.2f}" for k, v in jsummary.items()))
+    log("  ALL h264 crf23: " + " | ".join(f"{k} {v['delta_db']:+.3f} @ {v['mac_ratio']:.2f}" for k, v in jsummary.items()))
     sweep_rows = {b: {"lambda": sweep[b], "delta_db": round(float(-10 * np.log10(v[0] / n) - hard_all), 3),
                       "mac_ratio": round(v[1] / n, 3)} for b, v in sweep_tot.items()}
     log("  classifier, lambda for other training budgets: " + " | ".join(
         f"{b}: {v['delta_db']:+.3f} @ {v['mac_ratio']:.2f}" for b, v in sweep_rows.items()))
     report = {"scale": s, "tile": args.tile, "margin": margin, "budget": args.budget, "lambda": lam,
               "iters": args.iters, "channels": args.channels, "val": rows, "val_all": summary, "val_sweep": sweep_rows,
-              "val_jpeg75": jpeg_rows, "val_jpeg75_all": jsummary,
+              "val_h264": jpeg_rows, "val_h264_all": jsummary,
               "train_seconds": round(train_seconds, 1)}
     Path(args.json or family / "classifier.json").write_text(json.dumps(report, indent=1))
     if args.out:
@@ -296,8 +320,8 @@ def main(argv=None) -> int:
         cal = {"budget": args.budget, "train_photos": len(photos), "iters": args.iters,
                "val_photos": n, "val_delta_db": summary["classifier"]["delta_db"],   # all photos' pixels pooled
                "val_delta_db_photo_mean": round(float(np.mean([r["classifier"]["delta_db"] for r in rows])), 3),
-               "val_jpeg75_delta_db": jsummary["classifier"]["delta_db"],
-               "val_jpeg75_mac_ratio": jsummary["classifier"]["mac_ratio"],
+               "val_h264_crf23_delta_db": jsummary["classifier"]["delta_db"],
+               "val_h264_crf23_mac_ratio": jsummary["classifier"]["mac_ratio"],
                "val_mac_ratio": summary["classifier"]["mac_ratio"],
                # mean over photos of per-photo Y-PSNR (evaluate.py's convention)
                "val_psnr": {m: round(float(np.mean([r["hard_psnr"] + (r[k]["delta_db"] if k else 0) for r in rows])), 3)

@@ -73,3 +73,12 @@ def test_metadata_names_the_classifier_and_lambda():
     assert r["branches"] == {"easy": "upres-x2-easy", "medium": "upres-x2-medium"}
     with pytest.raises(ValueError):
         classifier_routing_metadata("c", 0.0, {"easy": 1, "medium": 2, "hard": 3}, "e", "m", 128, 10, {})
+
+
+def test_h264_roundtrip_keeps_size_and_levels():
+    flat = np.full((41, 57), 100, np.uint8)           # odd size: padded for 4:2:0, cropped back
+    assert np.array_equal(T.h264_roundtrip(flat, 23), flat)
+    ramp = np.tile(np.linspace(30, 200, 96), (64, 1)).astype(np.uint8)
+    out = T.h264_roundtrip(ramp, 28)
+    assert out.shape == ramp.shape
+    assert 0 < np.abs(out.astype(int) - ramp).mean() < 3   # compressed, but the same picture
