@@ -44,7 +44,7 @@ EOF
 }
 
 W=${SIZE%x*}; H=${SIZE#*x}
-psnr_mse() {  # Y-PSNR and Y MSE (ffmpeg psnr filter) of $1 against $2
+psnr() {  # Y-PSNR (ffmpeg psnr filter) of $1 against $2
   ffmpeg -nostdin -i "$1" -i "$2" -lavfi "[0:v][1:v]psnr" -f null - 2>&1 | sed -n 's/.*PSNR y:\([0-9.inf]*\).*/\1/p' | tail -1
 }
 echo "upres routing benchmark: $(date -u +%FT%TZ), $(echo "$PHOTOS" | wc -w) clips of $FRAMES frames, output ${W}x${H}, $PRECISION"
@@ -68,7 +68,7 @@ for s in $SCALES; do
     ffmpeg -nostdin -v error -y -i "$ref" -vf "scale=$w:$h:flags=bicubic" -c:v libx264 -preset medium -crf 18 "$lr"
     lz="$WORK/lanczos-$clip-x$s.mkv"
     ffmpeg -nostdin -v error -y -i "$lr" -vf "scale=$((w * s)):$((h * s)):flags=lanczos" -c:v ffv1 "$lz"
-    p=$(psnr_mse "$lz" "$ref")
+    p=$(psnr "$lz" "$ref")
     printf '%-5s %-26s %-22s %9s\n' "x$s" "$clip" "ffmpeg lanczos" "$p"
     sum_err[lanczos]=$(echo "${sum_err[lanczos]:-0} + e(-$p / 10 * l(10))" | bc -l)
     for variant in "${runs[@]}"; do
@@ -78,7 +78,7 @@ for s in $SCALES; do
       "$UPRES" "$lr" -o "$q" --scale "$s" --codec ffv1 --overwrite --no-resume --precision "$PRECISION" \
         --progress json --progress-interval 0.2 $args > "$WORK/events.json"
       read -r m all cls <<<"$(macs "$WORK/events.json")"
-      p=$(psnr_mse "$q" "$ref")
+      p=$(psnr "$q" "$ref")
       printf '%-5s %-26s %-22s %9s %10.0f %8.1f%%  %s\n' "x$s" "$clip" "$name" "$p" \
         "$(echo "$m / ($w * $h * $FRAMES)" | bc -l)" "$(echo "100 * $m / $all" | bc -l)" "$cls"
       sum_m[$name]=$(echo "${sum_m[$name]:-0} + $m" | bc -l)

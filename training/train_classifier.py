@@ -87,7 +87,7 @@ def branch_paths(family: Path, scale: int) -> dict:
 @torch.no_grad()
 def error_maps(lr8, lr, hr, branches, scale, margin):
     """LR-resolution maps (3 x h x w) of sum over each s x s HR block of err_c - err_hard, for
-    c = flat, easy, medium; and the hard error itself (h x w)."""
+    c = flat, easy, medium."""
     tiles = frame_tiles(lr8.shape[1], lr8.shape[0], 256)
     hr255 = hr[0, 0].double().numpy() * 255.0
     outs = [quantized_255(classic_upscale(lr, scale, "lanczos"))]
@@ -99,7 +99,7 @@ def error_maps(lr8, lr, hr, branches, scale, margin):
     def pool(e):
         return e[:h * scale, :w * scale].reshape(h, scale, w, scale).sum(axis=(1, 3))
     hard = pool(errs[3])
-    return np.stack([pool(e) - hard for e in errs[:3]]).astype(np.float32), hard.astype(np.float32)
+    return np.stack([pool(e) - hard for e in errs[:3]]).astype(np.float32)
 
 
 def build_maps(photos, branches, scale, margin, cache: Path, log):
@@ -120,7 +120,7 @@ def build_maps(photos, branches, scale, margin, cache: Path, log):
         q = int(rng.integers(JPEG_QUALITY[0], JPEG_QUALITY[1] + 1))
         crf = int(rng.integers(H264_CRF[0], H264_CRF[1] + 1))
         for x8 in (lr8, jpeg_roundtrip(lr8, q), h264_roundtrip(lr8, crf)):
-            d, _ = error_maps(x8, torch.from_numpy(x8.astype(np.float32) / 255.0)[None, None], hr, branches, scale, margin)
+            d = error_maps(x8, torch.from_numpy(x8.astype(np.float32) / 255.0)[None, None], hr, branches, scale, margin)
             lrs.append(x8)
             deltas.append(d)
         log(f"  [{i + 1}/{len(photos)}] {p.name}: {lr8.shape[1]}x{lr8.shape[0]} LR, clean, JPEG q{q}, H.264 crf {crf}, "
@@ -263,14 +263,14 @@ def main(argv=None) -> int:
         sse, macs, pix = tab["sse"], tab["macs"], tab["pixels"].sum()
         r = np.arange(len(tiles))
         allh = macs[:, 3].sum()
-        cls = route(predict(model, lr8, tiles), tab["pixels"].astype(np.float64), macs, lam)
+        p = predict(model, lr8, tiles)
+        cls = route(p, tab["pixels"].astype(np.float64), macs, lam)
         res = {"hard": (sse[:, 3].sum(), allh), "medium": (sse[:, 2].sum(), macs[:, 2].sum()),
                "easy": (sse[:, 1].sum(), macs[:, 1].sum()),
                "classifier": (sse[r, cls].sum(), macs[r, cls].sum())}
         if th:
             gc = classify(tab["g"], th)
             res["gradient"] = (sse[r, gc].sum(), macs[r, gc].sum())
-        p = predict(model, lr8, tiles)
         for b, lb in (sweep.items() if not jpeg else ()):
             c2 = route(p, tab["pixels"].astype(np.float64), macs, lb)
             sweep_tot[b][0] += 10 ** (psnr_from_sse(sse[r, c2].sum(), pix) / -10)

@@ -67,7 +67,6 @@ public struct ModelFamily: Sendable {
     /// Routing by the mean-gradient statistic, or by a learned classifier (`classifier`).
     public let thresholds: ClassThresholds?
     public let classifier: ClassifierRouting?
-    public var routes: Bool { thresholds != nil || classifier != nil }
     /// The tile side the family was calibrated for, if any.
     public let calibratedTile: Int?
     /// Context margin (LR pixels) around each tile: the largest branch's receptive-field

@@ -44,8 +44,8 @@ public struct TileSettings: Sendable, Equatable {
 
 /// The SR frame path: each frame's luma is cut into tiles (`TileGrid`), each tile is
 /// classified (static / flat / easy / medium / hard: reuse, then the family's learned
-/// classifier or gradient thresholds) and sent to the cheapest path that restores it well, `workers` threads run the tiles of several frames at once, and frames
-/// leave in order. Chroma is scaled classically (Lanczos, at its siting) on the submitting
+/// classifier or gradient thresholds) and sent to the cheapest path that restores it well,
+/// `workers` threads run the tiles of several frames at once, and frames leave in order. Chroma is scaled classically (Lanczos, at its siting) on the submitting
 /// thread while the workers run luma tiles.
 ///
 /// Output is bit-identical for any worker count: a tile's result depends only on its input

@@ -213,29 +213,23 @@ struct Models: ParsableCommand {
             print("  routing: \(error)")
             return
         }
-        let tile = "tile \(family.calibratedTile.map(String.init) ?? "any"), margin \(family.margin)"
-        if let c = family.classifier {
-            var parts = ["flat (lanczos)"]
-            for cls in [TileClass.easy, .medium] {
-                if let b = family.branches[cls] { parts.append("\(cls.name) \(b.info.name) (\(b.info.macsPerPixel) MACs/px)") }
+        guard family.classifier != nil || family.thresholds != nil else { return }
+        // Gradient thresholds, shown after each option they bound from above.
+        let t = family.thresholds
+        func bound(_ v: Double?) -> String { v.map { String(format: " g < %.3f", $0) } ?? "" }
+        var parts = ["flat (lanczos)" + bound(t?.flat)]
+        for c in [TileClass.easy, .medium] {
+            if let b = family.branches[c] {
+                parts.append("\(c.name) \(b.info.name) (\(b.info.macsPerPixel) MACs/px)" + bound(c == .easy ? t?.easy : t?.medium))
             }
-            parts.append("hard \(m.info.name)")
-            print("  routed family (\(tile)): " + parts.joined(separator: ", "))
+        }
+        parts.append("hard \(m.info.name)")
+        print("  routed family (tile \(family.calibratedTile.map(String.init) ?? "any"), margin \(family.margin)"
+              + (t != nil ? ", g = mean |gradient| of the tile" : "") + "): " + parts.joined(separator: ", "))
+        if let c = family.classifier {
             print("  classifier \(c.model.info.name) (\(c.model.info.parameters) parameters, "
                   + "\(c.model.info.macsPerPixel) MACs/px) predicts each option's extra error; lambda "
                   + String(format: "%.4g", c.lambda))
-        } else if let t = family.thresholds {
-            func g(_ v: Double) -> String { String(format: "%.3f", v) }
-            var parts = ["flat (lanczos) g < \(g(t.flat))"]
-            for c in [TileClass.easy, .medium] {
-                if let b = family.branches[c] {
-                    parts.append("\(c.name) \(b.info.name) (\(b.info.macsPerPixel) MACs/px) g < \(g(c == .easy ? t.easy : t.medium))")
-                }
-            }
-            parts.append("hard \(m.info.name)")
-            print("  routed family (\(tile), g = mean |gradient| of the tile): " + parts.joined(separator: ", "))
-        } else {
-            return
         }
         guard let text = m.info.metadata["routing"],
               let obj = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any],
