@@ -25,6 +25,10 @@ public struct NetworkUpscalerFactory: UpscalerFactory {
             + "reuse=\(s.reuseThreshold.map(String.init) ?? "off")|\(family.routingIdentity)|mac-cost=\(s.macCost)"
     }
 
+    public func workingFormat(source: VideoFormat, encode: VideoFormat) -> VideoFormat {
+        WorkingFormat.plan(source: source, encode: encode, rgbModel: family.hard.info.inChannels == 3)
+    }
+
     public func makePipeline(input: VideoFormat, output: VideoFormat) throws -> any FramePipeline {
         try TilePipeline(family: family, settings: settings, input: input, output: output)
     }

@@ -79,10 +79,11 @@ enum StreamParameters {
 /// A segment of encoded video: the encoder's stream parameters, then its packets exactly as it
 /// produced them (timestamps in the encoder's time base, flags, payload), with no container in
 /// between, so the join writes the same stream a one-pass run would have written. Format:
-/// "UPRESSEG2\n", parameters size (Int32 LE) and bytes (`StreamParameters`), then per packet:
-/// pts, dts, duration (Int64 LE), flags, size (Int32 LE), payload.
+/// "UPRESSEG3\n", parameters size (Int32 LE) and bytes (`StreamParameters`), then per packet:
+/// pts, dts, duration (Int64 LE), flags, size (Int32 LE), payload, then the packet's side data
+/// (VP9 alpha travels there): count (Int32 LE), and per entry type and size (Int32 LE), bytes.
 final class SegmentFileWriter: PacketSink {
-    static let magic = Array("UPRESSEG2\n".utf8)
+    static let magic = Array("UPRESSEG3\n".utf8)
     private let handle: FileHandle
     private let path: String
     private var written: Int64 = 0
@@ -107,13 +108,21 @@ final class SegmentFileWriter: PacketSink {
         var header = Data(capacity: 32)
         for v in [p.pts, p.dts, p.duration] { withUnsafeBytes(of: v.littleEndian) { header.append(contentsOf: $0) } }
         for v in [p.flags, p.size] { withUnsafeBytes(of: v.littleEndian) { header.append(contentsOf: $0) } }
+        var side = Data()
+        withUnsafeBytes(of: p.side_data_elems.littleEndian) { side.append(contentsOf: $0) }
+        for i in 0..<Int(p.side_data_elems) {
+            let e = p.side_data[i]
+            for v in [Int32(e.type.rawValue), Int32(e.size)] { withUnsafeBytes(of: v.littleEndian) { side.append(contentsOf: $0) } }
+            if e.size > 0 { side.append(e.data, count: Int(e.size)) }
+        }
         do {
             try handle.write(contentsOf: header)
             if p.size > 0 { try handle.write(contentsOf: Data(bytes: p.data, count: Int(p.size))) }
+            try handle.write(contentsOf: side)
         } catch {
             throw JobError(file: path, message: "cannot write a segment: \(error.localizedDescription)")
         }
-        written += Int64(header.count) + Int64(p.size)
+        written += Int64(header.count) + Int64(p.size) + Int64(side.count)
     }
 
     var bytesWritten: Int64 { written }
@@ -166,6 +175,24 @@ final class SegmentFileReader {
             data.withUnsafeBytes { packet.pointer.pointee.data.update(from: $0.baseAddress!.advanced(by: offset).assumingMemoryBound(to: UInt8.self), count: size) }
         }
         offset += size
+        func truncated() -> JobError { JobError(file: path, message: "truncated segment; rerun with --restart") }
+        guard offset + 4 <= data.count else { throw truncated() }
+        let sideCount = Int(i32(offset))
+        offset += 4
+        guard sideCount >= 0, sideCount <= 64 else { throw JobError(file: path, message: "damaged segment; rerun with --restart") }
+        for _ in 0..<sideCount {
+            guard offset + 8 <= data.count else { throw truncated() }
+            let type = i32(offset), n = Int(i32(offset + 4))
+            offset += 8
+            guard type >= 0, n >= 0, offset + n <= data.count else { throw truncated() }
+            guard let dst = av_packet_new_side_data(packet.pointer, AVPacketSideDataType(rawValue: UInt32(type)), n) else {
+                throw JobError(file: path, message: "cannot restore packet side data of a segment")
+            }
+            if n > 0 {
+                data.withUnsafeBytes { dst.update(from: $0.baseAddress!.advanced(by: offset).assumingMemoryBound(to: UInt8.self), count: n) }
+            }
+            offset += n
+        }
         packet.pointer.pointee.pts = pts
         packet.pointer.pointee.dts = dts
         packet.pointer.pointee.duration = duration

@@ -82,8 +82,12 @@ public final class UpscaleJob {
     public let outputPath: String
     public let videoStream: Int
     public let sourceFormat: VideoFormat
-    /// The upscaler's output size (before any crop to the encoder's chroma grid).
+    /// What the upscaler takes: the source's format, or the working format it is converted to.
+    public let workingFormat: VideoFormat
+    /// The upscaler's output (before any crop to the encoder's chroma grid).
     public let upscaledFormat: VideoFormat
+    /// The decoder used instead of FFmpeg's default one (libvpx for VP8/VP9 with alpha).
+    public let alphaDecoder: String?
     /// What the encoder receives.
     public let encodeFormat: VideoFormat
     public let encoderCodec: UnsafePointer<AVCodec>
@@ -115,13 +119,21 @@ public final class UpscaleJob {
             let name = avcodec_get_name(par.pointee.codec_id).map { String(cString: $0) } ?? "unknown"
             throw fail("no decoder for video codec '\(name)' in this FFmpeg build")
         }
-        let srcFormat = AVPixelFormat(rawValue: par.pointee.format)
+        // VP8/VP9 alpha is decoded by libvpx only; the stream parameters then understate the format.
+        alphaDecoder = VideoDecoder.alphaDecoder(input: input, streamIndex: videoStream)
+        var srcFormat = AVPixelFormat(rawValue: par.pointee.format)
+        if alphaDecoder != nil && srcFormat == AV_PIX_FMT_YUV420P { srcFormat = AV_PIX_FMT_YUVA420P }
         guard par.pointee.width > 0, par.pointee.height > 0, srcFormat != AV_PIX_FMT_NONE else {
             throw fail("video stream #\(videoStream) has no decodable picture size or pixel format")
         }
         sourceFormat = VideoFormat(width: par.pointee.width, height: par.pointee.height, pixelFormat: srcFormat,
                                    sampleAspectRatio: av_guess_sample_aspect_ratio(input.context, st, nil),
                                    colour: ColourDescription(parameters: par), fieldOrder: par.pointee.field_order)
+        // A palette's transparency (and GIF's: its decoder always gives BGRA) is kept in image
+        // outputs (RGBA) but neither picks a lossless video encoder nor warns: an animated GIF
+        // into .mkv stays H.264.
+        let sourceHasAlpha = WorkingFormat.hasAlpha(srcFormat) && !WorkingFormat.isPalette(srcFormat)
+            && par.pointee.codec_id != AV_CODEC_ID_GIF
 
         // The output name and container.
         let out = settings.output ?? OutputNaming.defaultOutput(for: path, size: settings.size)
@@ -135,7 +147,15 @@ public final class UpscaleJob {
         let muxerName = String(cString: muxer.pointee.name)
 
         // The encoder and its pixel format.
-        let codecName = settings.encoder.codec ?? OutputNaming.defaultEncoder(for: muxerName, fileExtension: ext) ?? "libx264"
+        var codecName: String
+        if let explicit = settings.encoder.codec {
+            codecName = explicit
+        } else {
+            let choice = EncoderChoice.choose(muxer: muxer, fileExtension: ext, source: srcFormat,
+                                              sourceCodec: par.pointee.codec_id, sourceHasAlpha: sourceHasAlpha)
+            codecName = choice.codecName
+            if let note = choice.note { warnings.append(note) }
+        }
         guard let codec = EncoderCatalog.find(codecName) else {
             throw failOut("unknown video encoder '\(codecName)' (available: \(EncoderCatalog.knownAvailable.joined(separator: ", ")))")
         }
@@ -154,7 +174,14 @@ public final class UpscaleJob {
             }
             encodePixel = f
         } else {
-            encodePixel = EncoderCatalog.bestPixelFormat(for: codec, source: srcFormat)
+            // swscale writes no palette: a palette source is chosen for as the RGBA it decodes to.
+            encodePixel = EncoderCatalog.bestPixelFormat(for: codec, source: WorkingFormat.isPalette(srcFormat)
+                                                         ? AV_PIX_FMT_RGBA : srcFormat)
+        }
+        if sourceHasAlpha && !WorkingFormat.hasAlpha(encodePixel) {
+            warnings.append("the source's alpha plane (transparency) is dropped: \(codecName) in \(muxerName) "
+                            + "output (\(PixelFormat.name(encodePixel))) cannot hold it; .png, .mkv, .mov or .webm "
+                            + "outputs keep it")
         }
 
         // Sizes. The upscaler works in the source pixel format.
@@ -162,8 +189,7 @@ public final class UpscaleJob {
         guard size.width >= 1, size.height >= 1, size.width <= 16384, size.height <= 16384 else {
             throw fail("output size \(size.width)x\(size.height) is out of range (1 to 16384 pixels a side)")
         }
-        upscaledFormat = sourceFormat.resized(width: size.width, height: size.height)
-        var enc = upscaledFormat
+        var enc = sourceFormat.resized(width: size.width, height: size.height)
         enc.pixelFormat = encodePixel
         if PixelFormat.isFullRangeJPEG(encodePixel) { enc.colour.range = AVCOL_RANGE_JPEG }
         if PixelFormat.isRGB(encodePixel) && !PixelFormat.isRGB(srcFormat) {
@@ -188,6 +214,11 @@ public final class UpscaleJob {
             }
         }
         encodeFormat = enc
+        // The upscaler runs in the source's format where it can, else in a 16-bit working format
+        // (RGB, RGBA, palettes... for the networks; `WorkingFormat`).
+        let working = settings.upscaler.workingFormat(source: sourceFormat, encode: enc)
+        workingFormat = working
+        upscaledFormat = working.resized(width: size.width, height: size.height)
         if PixelFormat.bitDepth(encodePixel) < PixelFormat.bitDepth(srcFormat) {
             warnings.append("\(codecName) output in \(PixelFormat.name(encodePixel)) has fewer bits than the "
                             + "\(PixelFormat.name(srcFormat)) source")
@@ -229,7 +260,8 @@ public final class UpscaleJob {
         // Decoder, upscaler, optional format conversion, encoder.
         let decoder: VideoDecoder
         do {
-            decoder = try VideoDecoder(input: input, streamIndex: videoStream, threads: settings.decoderThreads)
+            decoder = try VideoDecoder(input: input, streamIndex: videoStream, threads: settings.decoderThreads,
+                                       decoderName: alphaDecoder)
         } catch { throw wrap(error, settings.input) }
         let st = input.stream(videoStream)
         let frameRate = av_guess_frame_rate(input.context, st, nil)
@@ -282,7 +314,7 @@ public final class UpscaleJob {
         // The frame path: this thread demuxes, decodes and submits; the pipeline's workers
         // upscale; the encode stage's thread encodes and muxes, all at once.
         let pipeline: any FramePipeline
-        do { pipeline = try settings.upscaler.makePipeline(input: sourceFormat, output: upscaledFormat) }
+        do { pipeline = try settings.upscaler.makePipeline(input: workingFormat, output: upscaledFormat) }
         catch { throw wrap(error, settings.input) }
         var state = FrameTimeline()
         var framesDecoded = 0, damaged = 0, corruptPackets = 0
@@ -290,13 +322,14 @@ public final class UpscaleJob {
         var interrupted = false
         let expected = input.expectedFrames(stream: videoStream)
         let packet = Packet(), frame = Frame()
+        let toWorking = workingFormat == sourceFormat ? nil : WorkingConverter(source: sourceFormat, working: workingFormat)
         let progressBox = UncheckedBox(progress)
         let sink: PacketSink = out ?? segmentFile!
         let stage = EncodeStage(encoder: encoder, out: sink, videoOut: videoOut,
                                 videoOutTimeBase: out.map { $0.stream(videoOut).pointee.time_base } ?? encoder.timeBase,
                                 decoderTimeBase: decoder.timeBase,
                                 upscaledFormat: upscaledFormat, encodeFormat: encodeFormat,
-                                sourceColour: sourceFormat.colour, stats: stats, started: started,
+                                sourceColour: workingFormat.colour, stats: stats, started: started,
                                 framesBefore: segment?.framesBefore ?? 0, framesAtStart: segment?.framesAtStart ?? 0,
                                 progress: { progressBox.value($0) })
         let encoding = DispatchGroup()
@@ -326,7 +359,8 @@ public final class UpscaleJob {
                 if let end = segment.end, decoded.pts >= end { reachedEnd = true; return }
             }
             framesDecoded += 1
-            try pipeline.submit(decoded)   // waits while the frames-in-flight capacity is reached
+            // waits while the frames-in-flight capacity is reached
+            try pipeline.submit(try toWorking?.convert(decoded) ?? decoded)
             if let f = stage.failure { throw f }
         }
 
@@ -475,6 +509,8 @@ public final class UpscaleJob {
                 ost.pointee.sample_aspect_ratio = encodeFormat.sampleAspectRatio
                 ost.pointee.disposition = ist.pointee.disposition
                 StreamTags.copy(from: ist, to: ost, dropEncodingStatistics: true)
+                // Matroska's AlphaMode follows the tag: set it exactly when the output carries alpha.
+                av_dict_set(&ost.pointee.metadata, "alpha_mode", WorkingFormat.hasAlpha(encodeFormat.pixelFormat) ? "1" : nil, 0)
                 _ = upres_copy_presentation_side_data(ost, ist)
                 continue
             }

@@ -28,10 +28,19 @@ public protocol UpscalerFactory: Sendable {
     var identity: String { get }
     func makeUpscaler(input: VideoFormat, output: VideoFormat) throws -> any Upscaler
     func makePipeline(input: VideoFormat, output: VideoFormat) throws -> any FramePipeline
+    /// The format frames are given to this upscaler in, for a `source` stream encoded as
+    /// `encode`: the source's own where it can, else a working format (`WorkingFormat`).
+    func workingFormat(source: VideoFormat, encode: VideoFormat) -> VideoFormat
 }
 
 extension UpscalerFactory {
     public var identity: String { name }
+
+    /// Classical scalers run in the source format, unless swscale cannot write it (palettes).
+    public func workingFormat(source: VideoFormat, encode: VideoFormat) -> VideoFormat {
+        if sws_isSupportedOutput(source.pixelFormat) > 0 { return source }
+        return WorkingFormat.plan(source: source, encode: encode, rgbModel: false)
+    }
 
     public func makePipeline(input: VideoFormat, output: VideoFormat) throws -> any FramePipeline {
         SynchronousPipeline(try makeUpscaler(input: input, output: output))

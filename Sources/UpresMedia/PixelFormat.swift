@@ -19,9 +19,10 @@ public enum PixelFormat {
         return Int(d.pointee.comp.0.depth)
     }
 
+    /// RGB formats, and palettes (whose entries are RGB: swscale converts them as RGB).
     public static func isRGB(_ format: AVPixelFormat) -> Bool {
         guard let d = av_pix_fmt_desc_get(format) else { return false }
-        return (d.pointee.flags & UInt64(AV_PIX_FMT_FLAG_RGB)) != 0
+        return (d.pointee.flags & (UInt64(AV_PIX_FMT_FLAG_RGB) | UInt64(AV_PIX_FMT_FLAG_PAL))) != 0
     }
 
     /// log2 of the chroma subsampling (1,1 for 4:2:0; 1,0 for 4:2:2; 0,0 for 4:4:4 and RGB).

@@ -9,11 +9,15 @@ public final class VideoDecoder {
     public let timeBase: AVRational
     public let codecName: String
 
-    /// - Parameter threads: decoder threads, 0 = one per core.
-    public init(input: InputFile, streamIndex: Int, threads: Int32 = 0) throws {
+    /// - Parameters:
+    ///   - threads: decoder threads, 0 = one per core.
+    ///   - decoderName: a decoder to use instead of FFmpeg's default for the codec (e.g.
+    ///     `libvpx-vp9`, the one that decodes VP9's alpha channel).
+    public init(input: InputFile, streamIndex: Int, threads: Int32 = 0, decoderName: String? = nil) throws {
         let stream = input.stream(streamIndex)
         let par = stream.pointee.codecpar!
-        guard let codec = avcodec_find_decoder(par.pointee.codec_id) else {
+        let chosen = decoderName.flatMap { avcodec_find_decoder_by_name($0) } ?? avcodec_find_decoder(par.pointee.codec_id)
+        guard let codec = chosen else {
             let name = avcodec_get_name(par.pointee.codec_id).map { String(cString: $0) } ?? "unknown"
             throw MediaInputError("no decoder for video codec '\(name)' in this FFmpeg build")
         }
@@ -34,6 +38,19 @@ public final class VideoDecoder {
     deinit {
         var ctx: UnsafeMutablePointer<AVCodecContext>? = context
         avcodec_free_context(&ctx)
+    }
+
+    /// The decoder that decodes a stream's alpha channel where FFmpeg's default one drops it:
+    /// VP8/VP9 in WebM/Matroska with `alpha_mode` set carry alpha in block additions that only
+    /// libvpx decodes. nil when the default decoder is right (or libvpx is not in this build).
+    public static func alphaDecoder(input: InputFile, streamIndex: Int) -> String? {
+        let st = input.stream(streamIndex)
+        guard let tag = av_dict_get(st.pointee.metadata, "alpha_mode", nil, 0),
+              String(cString: tag.pointee.value) == "1" else { return nil }
+        let id = st.pointee.codecpar.pointee.codec_id
+        let name = id == AV_CODEC_ID_VP9 ? "libvpx-vp9" : id == AV_CODEC_ID_VP8 ? "libvpx" : nil
+        guard let name, avcodec_find_decoder_by_name(name) != nil else { return nil }
+        return name
     }
 
     public enum SendResult { case accepted, full, rejected(Int32) }

@@ -49,7 +49,9 @@ public enum EncoderCatalog {
         return list.withUnsafeBufferPointer { buf -> AVPixelFormat in
             var terminated = Array(buf) + [AV_PIX_FMT_NONE]
             return terminated.withUnsafeMutableBufferPointer {
-                avcodec_find_best_pix_fmt_of_list($0.baseAddress, source, 0, nil)
+                // has_alpha: losing the source's alpha counts as a loss (YUVA WebP into PNG -> RGBA).
+                let alpha = av_pix_fmt_desc_get(source).map { $0.pointee.flags & UInt64(AV_PIX_FMT_FLAG_ALPHA) != 0 } ?? false
+                return avcodec_find_best_pix_fmt_of_list($0.baseAddress, source, alpha ? 1 : 0, nil)
             }
         }
     }

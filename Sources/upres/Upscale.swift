@@ -343,7 +343,7 @@ struct SizeOptions: ParsableArguments {
 }
 
 struct EncodingOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Video encoder: libx264 (default), libx265, libvpx-vp9, libaom-av1, libsvtav1, ffv1 (lossless), png, mjpeg.",
+    @Option(help: ArgumentHelp("Video encoder: libx264, libx265, libvpx-vp9, libaom-av1, libsvtav1, ffv1 (lossless), png, mjpeg. Default: the container's usual one (libx264; libvpx-vp9 for .webm, png for images), or one that keeps the source's alpha (.mkv: ffv1 or libvpx-vp9, .mov: png) or its 12 or 16 bits (libx265, ffv1).",
                                valueName: "name"))
     var codec: String?
 
