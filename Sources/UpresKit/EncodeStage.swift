@@ -25,6 +25,8 @@ final class EncodeStage: @unchecked Sendable {
     private let progress: (PipelineStats) -> Void
     /// Frames of earlier segments (progress counts the whole job).
     private let framesBefore: Int
+    /// Thumbnails of the output for a front end's picture pane.
+    private let preview: PreviewRenderer?
 
     // Read by the job after `run` returns.
     private(set) var framesUpscaled = 0
@@ -41,8 +43,10 @@ final class EncodeStage: @unchecked Sendable {
 
     init(encoder: VideoEncoder, out: PacketSink, videoOut: Int, videoOutTimeBase: AVRational, decoderTimeBase: AVRational,
          upscaledFormat: VideoFormat, encodeFormat: VideoFormat, sourceColour: ColourDescription,
-         stats: PipelineStats, started: Date, framesBefore: Int = 0, framesAtStart: Int = 0, progress: @escaping (PipelineStats) -> Void) {
+         stats: PipelineStats, started: Date, framesBefore: Int = 0, framesAtStart: Int = 0,
+         preview: FramePreview? = nil, progress: @escaping (PipelineStats) -> Void) {
         self.encoder = encoder
+        self.preview = preview.map(PreviewRenderer.init)
         self.out = out
         self.videoOut = Int32(videoOut)
         self.videoOutTimeBase = videoOutTimeBase
@@ -140,6 +144,7 @@ final class EncodeStage: @unchecked Sendable {
         lastFrameEnd = Double(big.pts + big.duration) * av_q2d(decoderTimeBase)
         try encoder.send(big)
         try drain()
+        preview?.offer(big, format: encodeFormat, frameNumber: framesBefore + framesUpscaled)
         encodeSeconds += (ContinuousClock.now - t0).seconds
 
         stats.framesDone = framesBefore + framesUpscaled

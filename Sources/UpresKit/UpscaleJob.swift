@@ -36,6 +36,8 @@ public struct JobSettings: Sendable {
     public var segmentSeconds: Double = 10
     /// Discard a previous run's resumable state instead of refusing to mix with it.
     public var restart: Bool = false
+    /// Where thumbnails of the output go (the dashboard's picture pane); nil = none made.
+    public var preview: FramePreview? = nil
 
     public init(input: String, output: String? = nil, size: TargetSize = .scale(2),
                 upscaler: any UpscalerFactory = ClassicalUpscalerFactory(filter: .lanczos),
@@ -331,7 +333,7 @@ public final class UpscaleJob {
                                 upscaledFormat: upscaledFormat, encodeFormat: encodeFormat,
                                 sourceColour: workingFormat.colour, stats: stats, started: started,
                                 framesBefore: segment?.framesBefore ?? 0, framesAtStart: segment?.framesAtStart ?? 0,
-                                progress: { progressBox.value($0) })
+                                preview: settings.preview, progress: { progressBox.value($0) })
         let encoding = DispatchGroup()
         encoding.enter()
         let encodeThread = Thread { [stage, pipeline = UncheckedBox(pipeline)] in

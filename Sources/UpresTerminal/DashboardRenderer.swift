@@ -8,6 +8,9 @@ public struct DashboardNotes: Sendable, Equatable {
     public var filesFailed = 0
     /// Shown in the header until the first job has started ("opening clip.mp4").
     public var status: String? = nil
+    /// The picture pane (`v`): "picture" while it is shown beside the dashboard, else why it
+    /// cannot be (a message on the key line); nil when it is off.
+    public var picture: String? = nil
     public init() {}
 }
 
@@ -184,6 +187,8 @@ public enum DashboardRenderer {
         for (key, what) in [("q", "stop: finish the frames in flight, write a playable file, exit 130"),
                             ("Ctrl-C", "the same; a second Ctrl-C (or q) stops at once"),
                             ("p", "pause or resume"),
+                            ("v", "show or hide the picture: the last finished output frame"),
+                            ("m", "tile classes over the picture (colours as below)"),
                             ("?", "show or hide this help")] {
             var l = Line("  " + key.padding(toLength: 8, withPad: " ", startingAt: 0), .key)
             l.append(what)

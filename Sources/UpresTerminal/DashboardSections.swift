@@ -64,7 +64,11 @@ struct DashboardSections {
             }
             parts.append(s)
         }
-        if !stats.model.isEmpty { parts.append(([stats.model, stats.precision].filter { !$0.isEmpty }).joined(separator: " ")) }
+        if !stats.model.isEmpty {
+            // A network's name already says its precision ("upres-x4 (bf16)").
+            let precision = stats.model.contains("(\(stats.precision))") ? "" : stats.precision
+            parts.append(([stats.model, precision].filter { !$0.isEmpty }).joined(separator: " "))
+        }
         if stats.threads > 0 { parts.append("\(stats.threads) thread\(stats.threads == 1 ? "" : "s")") }
         return parts.joined(separator: " \(glyphs.separator) ")
     }
@@ -292,13 +296,16 @@ struct DashboardSections {
 
     func keys() -> Line {
         var l = Line()
-        for (key, what) in [("q", "stop"), ("p", stats.paused ? "resume" : "pause"), ("?", "help")] {
+        var keys = [("q", "stop"), ("p", stats.paused ? "resume" : "pause"), ("v", "picture")]
+        if notes.picture == "picture" { keys.append(("m", "classes")) }
+        for (key, what) in keys + [("?", "help")] {
             l.append(" \(key)", .key)
             l.append(" \(what) ", .dim)
         }
         var state = Line()
         if stats.stopping { state = Line("stopping after the frames in flight; Ctrl-C again stops now ", .bad) }
         else if stats.paused { state = Line("paused ", .warning) }
+        else if let why = notes.picture, why != "picture" { state = Line(why + " ", .warning) }
         return Line.spread(l, state, columns: width)
     }
 }

@@ -24,6 +24,8 @@ final class CursesDashboard: Sendable {
     private let shared = Mutex(Shared())
     private let finished = DispatchSemaphore(value: 0)
     static let redrawInterval = 0.1
+    /// Thumbnails of the output for the picture pane (`v`); made only while it is shown.
+    let preview = FramePreview()
 
     private init() {}
 
@@ -94,10 +96,14 @@ final class CursesDashboard: Sendable {
     private func run(_ screen: CursesScreen) {
         var lastDraw = -Double.infinity
         var showHelp = false
+        var showPicture = false
+        var showMap = false
+        var pictureShown: String? = nil     // what the pane last drew (redrawn when it changes)
         while true {
             var redraw = false
             if let key = screen.readKey() {
                 redraw = true
+                pictureShown = nil
                 switch key {
                 case KEY_RESIZE, 12:                   // 12: Ctrl-L
                     screen.repaintAll()
@@ -111,6 +117,12 @@ final class CursesDashboard: Sendable {
                     Interrupts.control.togglePause()
                 case Int32(UInt8(ascii: "?")), Int32(UInt8(ascii: "h")):
                     showHelp = true
+                case Int32(UInt8(ascii: "v")), Int32(UInt8(ascii: "V")):
+                    showPicture.toggle()
+                    if !showPicture { preview.stop() }
+                    screen.repaintAll()    // the picture's cells are not curses': redraw them all
+                case Int32(UInt8(ascii: "m")), Int32(UInt8(ascii: "M")):
+                    showMap.toggle()
                 default:
                     redraw = false
                 }
@@ -126,6 +138,8 @@ final class CursesDashboard: Sendable {
             guard redraw || !messages.isEmpty || now - lastDraw >= Self.redrawInterval else { continue }
             lastDraw = now
             let (width, height) = screen.size
+            let pane = showPicture && !showHelp ? PictureLayout(width: width, height: height, screen: screen) : nil
+            if showPicture && !showHelp, pane == nil { preview.stop() }
             let (stats, history, notes) = shared.withLock { s in
                 var stats = s.stats
                 stats.jobIndex = s.jobIndex
@@ -136,12 +150,52 @@ final class CursesDashboard: Sendable {
                 if !stats.input.isEmpty && !stats.paused { stats.elapsed += max(0, now - s.publishedAt) }
                 var notes = s.notes
                 notes.showHelp = showHelp
+                notes.picture = showPicture ? (pane == nil ? PictureLayout.unavailable(width: width, height: height, screen: screen)
+                                                           : "picture") : nil
                 return (stats, s.history.rates(), notes)
             }
-            screen.draw(DashboardRenderer.render(stats: stats, history: history, width: width, height: height,
-                                                 colour: screen.colour, unicode: screen.unicode, notes: notes))
+            screen.draw(DashboardRenderer.render(stats: stats, history: history, width: pane?.textWidth ?? width, height: height,
+                                                 colour: screen.colour, unicode: screen.unicode, notes: notes),
+                        reserved: pane.map { ($0.x, $0.y, $0.columns, $0.rows) })
+            if let pane, let colours = screen.pictureColours {
+                let size = PicturePane.pixelSize(columns: pane.columns, rows: pane.rows, unicode: screen.unicode)
+                preview.request(width: size.width, height: size.height)
+                let showing = preview.latest.map { "\($0.frameNumber) \($0.width)x\($0.height) \(showMap) \(pane)" }
+                if let thumbnail = preview.latest, showing != pictureShown {
+                    pictureShown = showing
+                    let rows = PicturePane.render(thumbnail, columns: pane.columns, rows: pane.rows, colours: colours,
+                                                  unicode: screen.unicode,
+                                                  overlay: showMap ? PicturePane.ClassOverlay(stats: stats) : nil)
+                    screen.drawPicture(rows, x: pane.x, y: pane.y)
+                }
+            }
         }
+        preview.stop()
         screen.close()
         finished.signal()
+    }
+}
+
+/// Where the picture pane goes: the right part of the screen, beside a narrower dashboard,
+/// between the title row and the key line.
+struct PictureLayout {
+    static let minimumWidth = 60, minimumHeight = 10
+    var textWidth: Int
+    var x: Int, y: Int, columns: Int, rows: Int
+
+    init?(width: Int, height: Int, screen: CursesScreen) {
+        guard screen.pictureColours != nil, width >= Self.minimumWidth, height >= Self.minimumHeight else { return nil }
+        textWidth = max(40, min(80, width / 2))
+        x = textWidth + 1
+        y = 1
+        columns = width - x
+        rows = height - 2
+    }
+
+    /// Why there is no pane (shown on the dashboard instead).
+    static func unavailable(width: Int, height: Int, screen: CursesScreen) -> String {
+        screen.pictureColours == nil
+            ? "the picture needs a terminal with 256 colours (or 24-bit: COLORTERM=truecolor)"
+            : "the picture needs a terminal of at least \(minimumWidth)x\(minimumHeight)"
     }
 }

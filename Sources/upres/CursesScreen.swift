@@ -14,6 +14,8 @@ final class CursesScreen {
     private let input: UnsafeMutablePointer<FILE>
     let colour: Bool
     let unicode: Bool
+    /// What the picture pane can use: 24-bit colour, the 256-colour palette, or nothing.
+    let pictureColours: PictureColours?
     /// The stderr capture file (-1 when capturing failed: messages then go to the screen).
     let captureFd: Int32
     private var captureRead: off_t = 0
@@ -75,7 +77,19 @@ final class CursesScreen {
             }
         }
         attributes = Self.attributes(colour: colour)
+        pictureColours = Self.pictureColours(colour: colour)
         captureFd = upres_stderr_capture_begin()
+    }
+
+    /// 24-bit colour where the terminal says so (COLORTERM, as terminals and tmux set it, or
+    /// terminfo's RGB / Tc flags), else the 256-colour palette where it has one.
+    private static func pictureColours(colour: Bool) -> PictureColours? {
+        guard colour else { return nil }
+        let colourTerm = (ProcessInfo.processInfo.environment["COLORTERM"] ?? "").lowercased()
+        if colourTerm == "truecolor" || colourTerm == "24bit" || tigetflag("RGB") > 0 || tigetflag("Tc") > 0 {
+            return .truecolor
+        }
+        return upres_colors() >= 256 ? .palette256 : nil
     }
 
     /// A terminfo string capability, nil when the terminal lacks it.
@@ -108,9 +122,19 @@ final class CursesScreen {
     /// After a resize or Ctrl-L: repaint every cell on the next draw, not just the changes.
     func repaintAll() { clearok(window, true) }
 
-    func draw(_ lines: [Line]) {
+    /// Draws the dashboard's lines; `reserved` cells (the picture pane) get a placeholder that
+    /// never changes, so curses neither draws over the picture written there nor clears it
+    /// with an erase-to-end-of-line.
+    func draw(_ lines: [Line], reserved: (x: Int, y: Int, columns: Int, rows: Int)? = nil) {
         let (width, height) = size
         werase(window)
+        if let r = reserved {
+            let placeholder = String(repeating: unicode ? "\u{2580}" : "#", count: max(0, min(r.columns, width - r.x)))
+            for row in r.y..<min(height - 1, r.y + r.rows) {
+                wmove(window, Int32(row), Int32(r.x))
+                waddstr(window, placeholder)
+            }
+        }
         for (y, line) in lines.prefix(height).enumerated() {
             // Writing the bottom-right cell moves the cursor past the end of the screen.
             let fitted = y == height - 1 ? line.truncated(to: width - 1) : line
@@ -126,6 +150,18 @@ final class CursesScreen {
         wattrset(window, 0)
         wnoutrefresh(window)
         doupdate()
+    }
+
+    /// Writes picture rows (text with their own SGR colours: `PicturePane`) at column `x`,
+    /// row `y`, after curses has drawn: straight to the terminal, between a cursor save and
+    /// restore, so curses' idea of the cursor stays right. Curses keeps those cells blank, so
+    /// it never draws over them; `repaintAll` when the pane goes away.
+    func drawPicture(_ rows: [String], x: Int, y: Int) {
+        var text = "\u{1B}7"
+        for (i, row) in rows.enumerated() { text += "\u{1B}[\(y + i + 1);\(x + 1)H" + row }
+        text += "\u{1B}[0m\u{1B}8"
+        fputs(text, output)
+        fflush(output)
     }
 
     /// Lines written to stderr since the last call (complete lines only).

@@ -16,6 +16,8 @@ final class DashboardFrontEnd: ProgressFrontEnd {
 
     private init(_ dashboard: CursesDashboard) { self.dashboard = dashboard }
 
+    var preview: FramePreview? { dashboard.preview }
+
     func jobStarting(input: String, index: Int, count: Int) {
         dashboard.jobStarting(input: input, index: index, count: count)
     }

@@ -49,5 +49,5 @@ struct Upres: ParsableCommand {
 }
 
 enum UpresVersion {
-    static let string = "0.1.0"
+    static let string = VersionInfo.describe(release: "0.1.0")
 }

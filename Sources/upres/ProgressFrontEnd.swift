@@ -19,6 +19,12 @@ protocol ProgressFrontEnd: AnyObject, Sendable {
     func jobAbandoned(input: String)
     /// After the loop, before the process exits with `summary.exitStatus`.
     func batchFinished(_ summary: BatchSummary)
+    /// Where jobs leave thumbnails of their output (the dashboard's picture pane).
+    var preview: FramePreview? { get }
+}
+
+extension ProgressFrontEnd {
+    var preview: FramePreview? { nil }
 }
 
 /// What a batch did, for the final summary line or event. done + failed + interrupted +

@@ -9,7 +9,7 @@ struct ResumeOptions: ParsableArguments {
     @Flag(help: "Write the output in one pass, without segments: an interrupted run cannot resume.")
     var noResume = false
 
-    @Option(help: ArgumentHelp("Seconds of source per segment, the unit of resume (segments start at keyframes). (default: 10)",
+    @Option(help: ArgumentHelp("Seconds of source per segment, the unit of resume (segments start at keyframes).",
                                valueName: "s"))
     var segmentSeconds: Double = 10
 

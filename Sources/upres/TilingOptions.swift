@@ -5,7 +5,7 @@ import UpresKit
 
 /// How SR networks run over a frame: tile size, ClassSR routing, temporal reuse, queue depth.
 struct TilingOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Tile side in input pixels (a context margin of the model's receptive field is added). (default: \(TileSettings.defaultTile))",
+    @Option(help: ArgumentHelp("Tile side in input pixels (a context margin of the model's receptive field is added).",
                                valueName: "px"))
     var tile: Int = TileSettings.defaultTile
 
@@ -16,7 +16,7 @@ struct TilingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The branch every tile runs with --classes off: easy, medium or hard.", valueName: "name"))
     var branch: BranchChoice = .hard
 
-    @Option(help: ArgumentHelp("Price of a multiply-add against predicted error in the tile classifier's routing, relative to the family's calibration: 2 sends more tiles to cheaper branches (faster), 0.5 to stronger ones. (default: 1)",
+    @Option(help: ArgumentHelp("Price of a multiply-add against predicted error in the tile classifier's routing, relative to the family's calibration: 2 sends more tiles to cheaper branches (faster), 0.5 to stronger ones.",
                                valueName: "x"))
     var macCost: Double = 1
 

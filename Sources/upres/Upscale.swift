@@ -22,7 +22,8 @@ struct Upscale: ParsableCommand {
               frame rates, the tile classes of the current frame and of all frames,
               queues, worker load, where time goes, output size. Keys: q stops gracefully
               (the frames done are written as a playable file; exit status 130), p pauses
-              and resumes, ? shows help. Ctrl-C does what q does; a second one stops at
+              and resumes, v shows the last output frame as a picture beside it (24-bit or
+              256 colours) and m the tile classes over it, ? shows help. Ctrl-C does what q does; a second one stops at
               once. NO_COLOR=1 turns colour off. Into a pipe or a log upres prints a line
               every 5 seconds instead (--progress plain).
 
@@ -233,6 +234,7 @@ struct Upscale: ParsableCommand {
                                            encoder: encoderSettings, overwrite: overwrite,
                                            decoderThreads: Int32(threads))
                 resume.apply(to: &settings)
+                settings.preview = frontEnd.preview
                 let job = try UpscaleJob(settings)
                 let result = try job.run(control: Interrupts.control, onStart: { frontEnd.jobStarted(job, $0) },
                                          progress: { frontEnd.progress($0) })

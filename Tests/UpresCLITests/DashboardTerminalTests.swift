@@ -126,4 +126,71 @@ struct DashboardTerminalTests {
         #expect(history.contains("Fatal error: UPRES_DASHBOARD_CRASH_TEST: crashing after 3 frames"),
                 "the message written to stderr under the dashboard is shown:\n\(history)")
     }
+
+    /// Truecolor (38;2) or palette (38;5) foreground colours in the rows right of `column`.
+    static func pictureColours(_ rows: [String], palette: Bool = false) -> Set<String> {
+        let pattern = palette ? "\u{1B}\\[38;5;([0-9]+)m" : "\u{1B}\\[38;2;([0-9;]+)m"
+        let re = try! NSRegularExpression(pattern: pattern)
+        var found = Set<String>()
+        for row in rows {
+            for m in re.matches(in: row, range: NSRange(row.startIndex..., in: row)) {
+                found.insert((row as NSString).substring(with: m.range(at: 1)))
+            }
+        }
+        return found
+    }
+
+    @Test("v shows the last output frame in 24-bit colour beside the dashboard, m tints the tile classes, v hides it")
+    func picturePane() throws {
+        let s = try Scratch()
+        let input = try s.copy(fx.path("long.mkv"))
+        let t = try TerminalSession([input, "--codec", "ffv1", "-o", "out.mkv", "--progress", "tui"],
+                                    cwd: s.path, width: 120, height: 40, environment: ["COLORTERM": "truecolor"])
+        try t.waitFor("the dashboard", Self.showsDashboard)
+        try t.keys("v")
+        var colours = Set<String>()
+        _ = try t.waitFor("the picture") { _ in
+            colours = Self.pictureColours((try? t.rows(escapes: true)) ?? [])
+            return colours.count > 20
+        }
+        #expect(colours.count > 20, "a picture of the frame, not one colour")
+        let plain = try t.rows()
+        #expect(plain.contains { $0.contains("q stop") && $0.contains("v picture") && $0.contains("m classes") })
+        #expect(plain.filter { $0.count > 70 && $0.dropFirst(61).contains("\u{2580}") }.count >= 10,
+                "half blocks in the right half:\n\(plain.joined(separator: "\n"))")
+        try t.keys("p")
+        try t.waitFor("PAUSED") { $0.contains { $0.contains("PAUSED") } }
+        let before = Self.pictureColours(try t.rows(escapes: true))
+        try t.keys("m")
+        _ = try t.waitFor("the class tint") { _ in
+            let now = Self.pictureColours((try? t.rows(escapes: true)) ?? [])
+            return !now.isEmpty && now != before
+        }
+        try t.resize(width: 100, height: 30)
+        _ = try t.waitFor("the picture after a resize") { rows in
+            rows.count >= 30 && !Self.pictureColours((try? t.rows(escapes: true)) ?? []).isEmpty
+        }
+        try t.keys("v")
+        _ = try t.waitFor("the picture gone") { rows in
+            Self.pictureColours((try? t.rows(escapes: true)) ?? []).isEmpty && rows.contains { $0.contains("q stop") }
+        }
+        try t.keys("q")
+        #expect(try t.exitStatus(timeout: 60) == 130)
+        try expectRestored(t)
+    }
+
+    @Test("Without 24-bit colour the picture uses the 256-colour palette")
+    func picturePalette() throws {
+        let s = try Scratch()
+        let t = try start(s, environment: ["TERM": "screen-256color"])
+        try t.waitFor("the dashboard", Self.showsDashboard)
+        try t.keys("v")
+        _ = try t.waitFor("the picture in palette colours") { _ in
+            Self.pictureColours((try? t.rows(escapes: true)) ?? [], palette: true).count > 10
+        }
+        #expect(Self.pictureColours(try t.rows(escapes: true)).isEmpty, "no 24-bit colours")
+        try t.keys("q")
+        #expect(try t.exitStatus(timeout: 60) == 130)
+        try expectRestored(t)
+    }
 }
