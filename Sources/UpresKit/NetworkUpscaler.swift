@@ -21,7 +21,7 @@ public struct NetworkUpscalerFactory: UpscalerFactory {
         let branches = family.branches.sorted { $0.key < $1.key }
             .map { "\($0.key.name)=\($0.value.info.name):\($0.value.info.parameters):\($0.value.info.provenance["iterations"] ?? "")" }
         let s = settings
-        return "\(name)|\(branches.joined(separator: ","))|tile=\(s.tile)|classes=\(s.classes)|branch=\(s.branch.name)|"
+        return "\(name)|\(branches.joined(separator: ","))|tile=\(s.tile)\(s.windowBudget.map { "+window<=\($0)" } ?? "")|classes=\(s.classes)|branch=\(s.branch.name)|"
             + "reuse=\(s.reuseThreshold.map(String.init) ?? "off")|\(family.routingIdentity)|mac-cost=\(s.macCost)"
     }
 

@@ -23,6 +23,10 @@ public struct TileSettings: Sendable, Equatable {
     /// predicted error): above 1 favours cheaper branches, below 1 stronger ones.
     public var macCost: Double = 1
 
+    /// Unrouted networks run in the largest windows whose activations fit this many bytes per
+    /// worker (`WindowSize`); nil = always `tile` (`--tile` given).
+    public var windowBudget: Int? = nil
+
     /// Chosen by measurement (`upres bench`-style runs of the plain family on this CPU): 128 keeps
     /// a 3x3 conv's activations in L2 and the mirrored margin overhead at (148/128)^2 = 1.34x.
     public static let defaultTile = 128
@@ -125,7 +129,8 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         scale = family.scale
         name = "\(family.name) (\(settings.precision.rawValue))"
         // RGB tiles write chroma: their regions must start on the chroma grid.
-        grid = TileGrid(width: Int(input.width), height: Int(input.height), tile: settings.tile, margin: family.margin,
+        let side = WindowSize.tile(for: family, settings: settings, width: Int(input.width), height: Int(input.height))
+        grid = TileGrid(width: Int(input.width), height: Int(input.height), tile: side, margin: family.margin,
                         align: rgb ? 1 << max(shift.x, shift.y) : 1)
         networkFormat = input.resized(width: input.width * Int32(scale), height: input.height * Int32(scale))
         let sameSize = networkFormat.width == output.width && networkFormat.height == output.height
@@ -366,7 +371,7 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         defer { lock.unlock() }
         stats.threads = settings.workers
         stats.precision = settings.precision.rawValue
-        stats.tileSize = grid.coreWidth == grid.width && grid.coreHeight == grid.height ? max(grid.width, grid.height) : settings.tile
+        stats.tileSize = grid.coreWidth == grid.width && grid.coreHeight == grid.height ? max(grid.width, grid.height) : grid.tile
         stats.tileColumns = grid.columns
         stats.tileRows = grid.rows
         stats.classesTotal = classTotals

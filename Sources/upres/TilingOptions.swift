@@ -5,9 +5,9 @@ import UpresKit
 
 /// How SR networks run over a frame: tile size, ClassSR routing, temporal reuse, queue depth.
 struct TilingOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Tile side in input pixels (a context margin of the model's receptive field is added).",
+    @Option(help: ArgumentHelp("Tile side in input pixels (a context margin of the model's receptive field is added). Default: 128 for routed families; networks that run every tile alike (imported models, --classes off) take the largest windows that fit 768 MiB of activations per worker, the whole frame where it fits.",
                                valueName: "px"))
-    var tile: Int = TileSettings.defaultTile
+    var tile: Int?
 
     @Option(help: ArgumentHelp("Route tiles by difficulty (on: the family's tile classifier sends each tile to Lanczos or to its easy, medium or hard branch, whichever restores it well for the fewest multiply-adds) or run every tile through one branch (off).",
                                valueName: "on|off"))
@@ -32,17 +32,18 @@ struct TilingOptions: ParsableArguments {
     var framesInFlight: Int?
 
     func validate() throws {
-        if tile < 16 || tile > 4096 { throw ValidationError("--tile must be between 16 and 4096 pixels") }
+        if let tile, tile < 16 || tile > 4096 { throw ValidationError("--tile must be between 16 and 4096 pixels") }
         if reuseThreshold < 0 || reuseThreshold > 255 { throw ValidationError("--reuse-threshold must be between 0 and 255") }
         if let f = framesInFlight, f < 1 || f > 256 { throw ValidationError("--frames-in-flight must be between 1 and 256") }
         if !(macCost > 0 && macCost <= 1000) { throw ValidationError("--mac-cost must be above 0 and at most 1000") }
     }
 
     func settings(workers: Int, precision: Precision) -> TileSettings {
-        var s = TileSettings(tile: tile, workers: workers, precision: precision, classes: classes == .on,
+        var s = TileSettings(tile: tile ?? TileSettings.defaultTile, workers: workers, precision: precision, classes: classes == .on,
                              branch: TileClass(name: branch.rawValue)!, reuseThreshold: noReuse ? nil : reuseThreshold,
                              framesInFlight: framesInFlight)
         s.macCost = macCost
+        if tile == nil { s.windowBudget = WindowSize.defaultBudget }
         return s
     }
 }
