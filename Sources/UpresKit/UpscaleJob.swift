@@ -36,6 +36,8 @@ public struct JobSettings: Sendable {
     public var segmentSeconds: Double = 10
     /// Discard a previous run's resumable state instead of refusing to mix with it.
     public var restart: Bool = false
+    /// Interlaced sources are deinterlaced (bwdif) before upscaling (`auto`: when tagged or detected).
+    public var deinterlace: DeinterlaceMode = .auto
 
     public init(input: String, output: String? = nil, size: TargetSize = .scale(2),
                 upscaler: any UpscalerFactory = ClassicalUpscalerFactory(filter: .lanczos),
@@ -88,6 +90,8 @@ public final class UpscaleJob {
     public let encodeFormat: VideoFormat
     public let encoderCodec: UnsafePointer<AVCodec>
     public let muxer: UnsafePointer<AVOutputFormat>
+    /// Deinterlacing of the source (DecodePlan.swift).
+    public let decodePlan: DecodePlan
     private(set) public var warnings: [String] = []
 
     /// Opens and checks the input and plans the output. Creates no file.
@@ -119,9 +123,11 @@ public final class UpscaleJob {
         guard par.pointee.width > 0, par.pointee.height > 0, srcFormat != AV_PIX_FMT_NONE else {
             throw fail("video stream #\(videoStream) has no decodable picture size or pixel format")
         }
+        do { decodePlan = try DecodePlan(settings: settings, input: input, stream: videoStream) } catch { throw fail("\(error)") }
         sourceFormat = VideoFormat(width: par.pointee.width, height: par.pointee.height, pixelFormat: srcFormat,
                                    sampleAspectRatio: av_guess_sample_aspect_ratio(input.context, st, nil),
-                                   colour: ColourDescription(parameters: par), fieldOrder: par.pointee.field_order)
+                                   colour: ColourDescription(parameters: par),
+                                   fieldOrder: decodePlan.deinterlace != nil ? AV_FIELD_PROGRESSIVE : par.pointee.field_order)
 
         // The output name and container.
         let out = settings.output ?? OutputNaming.defaultOutput(for: path, size: settings.size)
@@ -235,8 +241,8 @@ public final class UpscaleJob {
         let frameRate = av_guess_frame_rate(input.context, st, nil)
         let encoder: VideoEncoder
         do {
-            encoder = try VideoEncoder(codec: encoderCodec, format: encodeFormat, timeBase: st.pointee.time_base,
-                                       frameRate: frameRate, settings: settings.encoder,
+            encoder = try VideoEncoder(codec: encoderCodec, format: encodeFormat, timeBase: decodePlan.timeBase,
+                                       frameRate: decodePlan.rate(frameRate), settings: settings.encoder,
                                        globalHeader: needsGlobalHeader, context: "'\(outputPath)'")
         } catch { throw wrap(error, outputPath) }
 
@@ -269,7 +275,7 @@ public final class UpscaleJob {
         stats.outputWidth = Int(encodeFormat.width)
         stats.outputHeight = Int(encodeFormat.height)
         stats.model = settings.upscaler.name
-        let expectedFrames = input.expectedFrames(stream: videoStream)
+        let expectedFrames = self.expectedFrames
         stats.framesTotal = expectedFrames?.count
         stats.framesTotalEstimated = !(expectedFrames?.exact ?? true)
         if let segment {
@@ -288,13 +294,13 @@ public final class UpscaleJob {
         var framesDecoded = 0, damaged = 0, corruptPackets = 0
         var readError: Int32? = nil
         var interrupted = false
-        let expected = input.expectedFrames(stream: videoStream)
+        let expected = self.expectedFrames
         let packet = Packet(), frame = Frame()
         let progressBox = UncheckedBox(progress)
         let sink: PacketSink = out ?? segmentFile!
         let stage = EncodeStage(encoder: encoder, out: sink, videoOut: videoOut,
                                 videoOutTimeBase: out.map { $0.stream(videoOut).pointee.time_base } ?? encoder.timeBase,
-                                decoderTimeBase: decoder.timeBase,
+                                decoderTimeBase: decodePlan.timeBase,
                                 upscaledFormat: upscaledFormat, encodeFormat: encodeFormat,
                                 sourceColour: sourceFormat.colour, stats: stats, started: started,
                                 framesBefore: segment?.framesBefore ?? 0, framesAtStart: segment?.framesAtStart ?? 0,
@@ -317,13 +323,23 @@ public final class UpscaleJob {
         }
 
         var reachedEnd = false
-        func encode(_ decoded: Frame) throws {
+        // The pass keeps the frames with start <= pts < end of its segment (the seek lands on a
+        // keyframe before start; open-GOP leading frames fall before it too).
+        let window = decodePlan.window(segmentStart: segment?.start, segmentEnd: segment?.end)
+        let deinterlacer = decodePlan.makeDeinterlacer(pixelFormat: sourceFormat.pixelFormat)
+        func deliver(_ decoded: Frame) throws {
+            if reachedEnd { return }
             state.assignTimestamp(to: decoded, timeBase: decoder.timeBase, frameRate: frameRate)
-            if let segment {
-                // A segment keeps the frames with start <= pts < end (the seek lands on the
-                // keyframe at or before start; open-GOP leading frames fall before it).
-                if let start = segment.start, decoded.pts < start { return }
-                if let end = segment.end, decoded.pts >= end { reachedEnd = true; return }
+            guard let deinterlacer else { return try encode(decoded) }
+            try deinterlacer.push(decoded, encode)
+            // The frame at the end went in as the one before it needed: that one is out now.
+            if let end = window.sourceEnd, decoded.pts >= end { reachedEnd = true }
+        }
+        func encode(_ decoded: Frame) throws {
+            switch window.admit(decoded) {
+            case .before: return
+            case .after: reachedEnd = true; return
+            case .inside: break
             }
             framesDecoded += 1
             try pipeline.submit(decoded)   // waits while the frames-in-flight capacity is reached
@@ -336,7 +352,7 @@ public final class UpscaleJob {
                 let result = decoder.receive(into: frame)
                 stage.decodeSeconds += (ContinuousClock.now - t0).seconds
                 switch result {
-                case .frame: try encode(frame)
+                case .frame: try deliver(frame)
                 case .needsInput, .endOfStream: return
                 case .damaged:
                     damaged += 1
@@ -345,7 +361,7 @@ public final class UpscaleJob {
             }
         }
 
-        if let start = segment?.start {
+        if let start = decodePlan.seekTarget(segmentStart: segment?.start) {
             try mediaCall(settings.input) {
                 try avCheck(av_seek_frame(input.context, Int32(videoStream), start, AVSEEK_FLAG_BACKWARD),
                             "av_seek_frame", "seeking to segment start")
@@ -394,6 +410,7 @@ public final class UpscaleJob {
             if !interrupted && !reachedEnd {
                 _ = decoder.send(nil)
                 try drainDecoder()
+                if !reachedEnd { try deinterlacer?.push(nil, encode) }
             }
             pipeline.finish()
             join()
@@ -453,7 +470,7 @@ public final class UpscaleJob {
                                pixelFormat: PixelFormat.name(encodeFormat.pixelFormat), copiedStreams: copied,
                                elapsed: Date().timeIntervalSince(started), warnings: warnings,
                                interrupted: interrupted, stats: stats)
-        result.lastFramePts = stage.lastFramePts
+        result.lastFramePts = stage.lastFramePts.map(decodePlan.sourcePts)
         return result
     }
 
@@ -470,8 +487,8 @@ public final class UpscaleJob {
                 let ost = out.addStream()
                 streamMap[i] = Int(ost.pointee.index)
                 try mediaCall(target) { try setVideo(ost) }
-                ost.pointee.avg_frame_rate = ist.pointee.avg_frame_rate
-                ost.pointee.r_frame_rate = ist.pointee.r_frame_rate
+                ost.pointee.avg_frame_rate = decodePlan.rate(ist.pointee.avg_frame_rate)
+                ost.pointee.r_frame_rate = decodePlan.rate(ist.pointee.r_frame_rate)
                 ost.pointee.sample_aspect_ratio = encodeFormat.sampleAspectRatio
                 ost.pointee.disposition = ist.pointee.disposition
                 StreamTags.copy(from: ist, to: ost, dropEncodingStatistics: true)

@@ -69,6 +69,7 @@ struct Upscale: ParsableCommand {
     var output: String?
 
     @OptionGroup(title: "Size") var size: SizeOptions
+    @OptionGroup(title: "Source") var source: SourceOptions
     @OptionGroup(title: "Encoding") var encoding: EncodingOptions
     @OptionGroup(title: "Tiles") var tiling: TilingOptions
     @OptionGroup(title: "Resume") var resume: ResumeOptions
@@ -180,7 +181,7 @@ struct Upscale: ParsableCommand {
             }
             defer { if made, let output { rmdir(output) } }
             try DryRun.print(files, output: outputPath, factory: factory, size: target, encoder: encoderSettings,
-                             overwrite: overwrite, threads: Int32(threads))
+                             overwrite: overwrite, threads: Int32(threads), source: source)
             return
         }
         if let n = resume.segments, joining || resume.segment != nil {
@@ -191,6 +192,7 @@ struct Upscale: ParsableCommand {
             var settings = JobSettings(input: input, output: outputPath(input), size: target, upscaler: factory,
                                        encoder: encoderSettings, overwrite: overwrite, decoderThreads: Int32(threads))
             settings.segmented = false
+            source.apply(to: &settings)
             do {
                 let job = try UpscaleJob(settings)
                 if joining {
@@ -233,6 +235,7 @@ struct Upscale: ParsableCommand {
                                            encoder: encoderSettings, overwrite: overwrite,
                                            decoderThreads: Int32(threads))
                 resume.apply(to: &settings)
+                source.apply(to: &settings)
                 let job = try UpscaleJob(settings)
                 let result = try job.run(control: Interrupts.control, onStart: { frontEnd.jobStarted(job, $0) },
                                          progress: { frontEnd.progress($0) })
