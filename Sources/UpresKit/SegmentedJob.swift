@@ -412,6 +412,8 @@ extension UpscaleJob {
 
         // Source of the other streams: the input, read again from its start.
         let source = try InputFile(path: settings.input)
+        let copyWindow = decodePlan.copyWindow
+        copyWindow.seek(source)
         let other = Packet(), video = Packet()
         var otherPending = false, otherDone = false
         var segmentIndex = 0
@@ -438,6 +440,11 @@ extension UpscaleJob {
                 case .packet:
                     let i = Int(other.streamIndex)
                     guard i != videoStream, i < streamMap.count, streamMap[i] >= 0 else { continue }
+                    switch copyWindow.admit(other, timeBase: source.stream(i).pointee.time_base) {
+                    case .keep: break
+                    case .drop: continue
+                    case .end: otherDone = true; return
+                    }
                     otherPending = true
                     return
                 case .endOfFile, .error:

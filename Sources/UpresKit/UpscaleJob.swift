@@ -38,6 +38,8 @@ public struct JobSettings: Sendable {
     public var restart: Bool = false
     /// Interlaced sources are deinterlaced (bwdif) before upscaling (`auto`: when tagged or detected).
     public var deinterlace: DeinterlaceMode = .auto
+    /// Only this part of the input (nil = all of it); the output starts at 0.
+    public var range: SourceRange? = nil
 
     public init(input: String, output: String? = nil, size: TargetSize = .scale(2),
                 upscaler: any UpscalerFactory = ClassicalUpscalerFactory(filter: .lanczos),
@@ -90,7 +92,7 @@ public final class UpscaleJob {
     public let encodeFormat: VideoFormat
     public let encoderCodec: UnsafePointer<AVCodec>
     public let muxer: UnsafePointer<AVOutputFormat>
-    /// Deinterlacing of the source (DecodePlan.swift).
+    /// The part of the source and its deinterlacing (DecodePlan.swift).
     public let decodePlan: DecodePlan
     private(set) public var warnings: [String] = []
 
@@ -130,7 +132,7 @@ public final class UpscaleJob {
                                    fieldOrder: decodePlan.deinterlace != nil ? AV_FIELD_PROGRESSIVE : par.pointee.field_order)
 
         // The output name and container.
-        let out = settings.output ?? OutputNaming.defaultOutput(for: path, size: settings.size)
+        let out = settings.output ?? OutputNaming.defaultOutput(for: path, size: settings.size, range: settings.range)
         outputPath = out
         func failOut(_ message: String) -> JobError { JobError(file: out, message: message) }
         let ext = URL(fileURLWithPath: out).pathExtension
@@ -323,9 +325,10 @@ public final class UpscaleJob {
         }
 
         var reachedEnd = false
-        // The pass keeps the frames with start <= pts < end of its segment (the seek lands on a
-        // keyframe before start; open-GOP leading frames fall before it too).
+        // The pass keeps the frames with start <= pts < end of its segment and the range (the
+        // seek lands on a keyframe before start; open-GOP leading frames fall before it too).
         let window = decodePlan.window(segmentStart: segment?.start, segmentEnd: segment?.end)
+        let copyWindow = decodePlan.copyWindow
         let deinterlacer = decodePlan.makeDeinterlacer(pixelFormat: sourceFormat.pixelFormat)
         func deliver(_ decoded: Frame) throws {
             if reachedEnd { return }
@@ -361,14 +364,21 @@ public final class UpscaleJob {
             }
         }
 
-        if let start = decodePlan.seekTarget(segmentStart: segment?.start) {
+        if let start = decodePlan.seekTarget(segmentStart: segment?.start, copies: out != nil) {
             try mediaCall(settings.input) {
                 try avCheck(av_seek_frame(input.context, Int32(videoStream), start, AVSEEK_FLAG_BACKWARD),
                             "av_seek_frame", "seeking to segment start")
             }
         }
+        // At a range's end, the copied streams' last packets can lie after the video's in the file.
+        var copyTail = out != nil && decodePlan.range?.endPts != nil
+        func copies(_ packet: Packet, _ index: Int) -> Bool {
+            let verdict = copyWindow.admit(packet, timeBase: input.stream(index).pointee.time_base)
+            if verdict == .end { copyTail = false }
+            return verdict == .keep
+        }
         do {
-            reading: while !reachedEnd {
+            reading: while !reachedEnd || copyTail {
                 control.waitWhilePaused()
                 // A graceful stop does not cut a segment short: it is the unit of resume.
                 if control.stopNowRequested { throw JobInterrupted() }
@@ -386,6 +396,7 @@ public final class UpscaleJob {
                 let index = Int(packet.streamIndex)
                 if packet.isCorrupt { corruptPackets += 1 }
                 if index == videoStream {
+                    if reachedEnd { continue }
                     sending: while true {
                         let t0 = ContinuousClock.now
                         let sent = decoder.send(packet)
@@ -397,7 +408,7 @@ public final class UpscaleJob {
                         }
                     }
                     try drainDecoder()
-                } else if let out, index < streamMap.count, streamMap[index] >= 0 {
+                } else if let out, index < streamMap.count, streamMap[index] >= 0, copies(packet, index) {
                     let ost = out.stream(streamMap[index])
                     packet.rescaleTimestamps(from: input.stream(index).pointee.time_base, to: ost.pointee.time_base)
                     packet.streamIndex = Int32(streamMap[index])
@@ -452,7 +463,7 @@ public final class UpscaleJob {
         }
         // Truncation is judged on the whole job: in one pass, or in the last segment.
         let totalDecoded = (segment?.framesBefore ?? 0) + framesDecoded
-        if segment?.end != nil {
+        if segment?.end != nil || decodePlan.range != nil {
         } else if let expected, expected.exact, totalDecoded < expected.count, readError == nil, damaged == 0 {
             warnings.append("input looks truncated: \(totalDecoded) of \(expected.count) announced frames recovered")
         } else if let streamEnd = videoEndTime(), lastFrameEnd + 0.5 < streamEnd, readError == nil, damaged == 0 {
@@ -537,6 +548,7 @@ public final class UpscaleJob {
             try mediaCall(target) {
                 try avCheck(upres_copy_chapters(out.context, input.context), "copying chapters", "'\(target)'")
             }
+            decodePlan.copyWindow.clipChapters(out.context)
         }
         var muxOptions: [(String, String)] = []
         if out.isImageMuxer && !OutputNaming.isSequencePattern(target) { muxOptions.append(("update", "1")) }

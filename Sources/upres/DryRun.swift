@@ -13,7 +13,7 @@ enum DryRun {
         var total = 0.0
         var failed = 0
         for input in files {
-            let planned = output(input) ?? OutputNaming.defaultOutput(for: input, size: size)
+            let planned = output(input) ?? OutputNaming.defaultOutput(for: input, size: size, range: try? source.range())
             if !overwrite && FileManager.default.fileExists(atPath: planned) {
                 Swift.print("skip  \(input) -> \(planned) (exists)")
                 continue
@@ -24,9 +24,10 @@ enum DryRun {
                 source.apply(to: &settings)
                 let job = try UpscaleJob(settings)
                 let s = job.sourceFormat, e = job.encodeFormat
-                let frames = job.expectedFrames
+                let frames = try job.countFrames()
                 var line = "do    \(input) -> \(job.outputPath): \(s.width)x\(s.height) -> \(e.width)x\(e.height), \(factory.name)"
                 if let d = job.decodePlan.deinterlace { line += ", deinterlaced (\(d.rate.rawValue) rate: \(d.reason))" }
+                if let r = settings.range { line += ", \(r.label)" }
                 if let frames { line += ", \(frames.exact ? "" : "~")\(frames.count) frames" }
                 if let net = factory as? NetworkUpscalerFactory, let frames {
                     let key = "\(s.width)x\(s.height)"

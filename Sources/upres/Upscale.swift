@@ -64,7 +64,7 @@ struct Upscale: ParsableCommand {
     var inputs: [String]
 
     @Option(name: [.short, .long], help: ArgumentHelp(
-        "Output file (container from the extension: mp4, mkv, mov, webm, png, jpg, or a pattern like %05d.png). Default: NAME.upres-x2.EXT beside the input.",
+        "Output file (container from the extension: mp4, mkv, mov, webm, png, jpg, or a pattern like %05d.png). Default: NAME.upres-x2.EXT beside the input; for a part of the input, with its range: NAME.upres-x2.1s-3s.EXT.",
         valueName: "path"))
     var output: String?
 
@@ -170,7 +170,8 @@ struct Upscale: ParsableCommand {
             }
         }
         func outputPath(_ input: String) -> String? {
-            BatchInputs.outputPath(for: input, output: output, folderOutput: folder, template: batch.name, size: target)
+            BatchInputs.outputPath(for: input, output: output, folderOutput: folder, template: batch.name, size: target,
+                                   range: try? source.range())
         }
         if batch.dryRun {
             // Jobs check that their output folder exists: a missing one is made for the plan and
@@ -221,7 +222,7 @@ struct Upscale: ParsableCommand {
         var summary = BatchSummary(files: files.count)
         for (index, input) in files.enumerated() {
             if Interrupts.requested { break }
-            let planned = outputPath(input) ?? OutputNaming.defaultOutput(for: input, size: target)
+            let planned = outputPath(input) ?? OutputNaming.defaultOutput(for: input, size: target, range: try? source.range())
             if !overwrite && FileManager.default.fileExists(atPath: planned) && !OutputNaming.isSequencePattern(planned) {
                 // Done by an earlier run: skipped (counted as such in the summary), not an error.
                 Diagnostics.write("upres: skipped: \(input): \(planned) exists (--overwrite to redo it)")
