@@ -19,6 +19,8 @@ struct KeyframeIndex {
     var keyframes: [Int64] = []
     /// Presentation times of every video packet, sorted: frame counts per segment.
     var times: [Int64] = []
+    /// Output frames per packet (2 when deinterlacing to one frame per field).
+    var framesPerPacket = 1
 
     static func scan(_ path: String, stream: Int) throws -> KeyframeIndex {
         let input = try InputFile(path: path)
@@ -69,7 +71,7 @@ struct KeyframeIndex {
     }
 
     func frames(from start: Int64?, to end: Int64?) -> Int {
-        times.filter { t in (start.map { t >= $0 } ?? true) && (end.map { t < $0 } ?? true) }.count
+        times.filter { t in (start.map { t >= $0 } ?? true) && (end.map { t < $0 } ?? true) }.count * framesPerPacket
     }
 }
 
@@ -164,6 +166,7 @@ extension UpscaleJob {
                      "\(encodeFormat.width)x\(encodeFormat.height)", PixelFormat.name(encodeFormat.pixelFormat),
                      String(cString: encoderCodec.pointee.name), String(cString: muxer.pointee.name),
                      "seg\(settings.segmentSeconds)"]
+        if !decodePlan.identity.isEmpty { parts.append(decodePlan.identity) }
         let e = settings.encoder
         parts += ["crf=\(e.crf.map(String.init) ?? "-")", "preset=\(e.preset ?? "-")",
                   e.options.map { "\($0.0)=\($0.1)" }.joined(separator: ",")]
@@ -197,7 +200,7 @@ extension UpscaleJob {
             state = old
         } else {
             if settings.restart { try? removeSegments(work) }
-            let index = try KeyframeIndex.scan(settings.input, stream: videoStream)
+            let index = try KeyframeIndex.scan(settings.input, stream: videoStream, plan: decodePlan)
             let b = index.boundaries(every: settings.segmentSeconds, timeBase: input.stream(videoStream).pointee.time_base)
             let bounds: [Int64?] = [nil] + b.map { $0 }
             let ends: [Int64?] = b.map { $0 } + [nil]
@@ -291,7 +294,7 @@ extension UpscaleJob {
 
     /// The deterministic split of the input into `n` segments: (start, end) pts per segment.
     func plan(segments n: Int) throws -> [(start: Int64?, end: Int64?, frames: Int)] {
-        let index = try KeyframeIndex.scan(settings.input, stream: videoStream)
+        let index = try KeyframeIndex.scan(settings.input, stream: videoStream, plan: decodePlan)
         let b = index.boundaries(count: n)
         var out: [(Int64?, Int64?, Int)] = []
         for i in 0..<n {
@@ -409,6 +412,8 @@ extension UpscaleJob {
 
         // Source of the other streams: the input, read again from its start.
         let source = try InputFile(path: settings.input)
+        let copyWindow = decodePlan.copyWindow
+        copyWindow.seek(source)
         let other = Packet(), video = Packet()
         var otherPending = false, otherDone = false
         var segmentIndex = 0
@@ -435,6 +440,11 @@ extension UpscaleJob {
                 case .packet:
                     let i = Int(other.streamIndex)
                     guard i != videoStream, i < streamMap.count, streamMap[i] >= 0 else { continue }
+                    switch copyWindow.admit(other, timeBase: source.stream(i).pointee.time_base) {
+                    case .keep: break
+                    case .drop: continue
+                    case .end: otherDone = true; return
+                    }
                     otherPending = true
                     return
                 case .endOfFile, .error:

@@ -38,6 +38,10 @@ public struct JobSettings: Sendable {
     public var restart: Bool = false
     /// Where thumbnails of the output go (the dashboard's picture pane); nil = none made.
     public var preview: FramePreview? = nil
+    /// Interlaced sources are deinterlaced (bwdif) before upscaling (`auto`: when tagged or detected).
+    public var deinterlace: DeinterlaceMode = .auto
+    /// Only this part of the input (nil = all of it); the output starts at 0.
+    public var range: SourceRange? = nil
 
     public init(input: String, output: String? = nil, size: TargetSize = .scale(2),
                 upscaler: any UpscalerFactory = ClassicalUpscalerFactory(filter: .lanczos),
@@ -94,6 +98,8 @@ public final class UpscaleJob {
     public let encodeFormat: VideoFormat
     public let encoderCodec: UnsafePointer<AVCodec>
     public let muxer: UnsafePointer<AVOutputFormat>
+    /// The part of the source and its deinterlacing (DecodePlan.swift).
+    public let decodePlan: DecodePlan
     private(set) public var warnings: [String] = []
 
     /// Opens and checks the input and plans the output. Creates no file.
@@ -128,9 +134,11 @@ public final class UpscaleJob {
         guard par.pointee.width > 0, par.pointee.height > 0, srcFormat != AV_PIX_FMT_NONE else {
             throw fail("video stream #\(videoStream) has no decodable picture size or pixel format")
         }
+        do { decodePlan = try DecodePlan(settings: settings, input: input, stream: videoStream) } catch { throw fail("\(error)") }
         sourceFormat = VideoFormat(width: par.pointee.width, height: par.pointee.height, pixelFormat: srcFormat,
                                    sampleAspectRatio: av_guess_sample_aspect_ratio(input.context, st, nil),
-                                   colour: ColourDescription(parameters: par), fieldOrder: par.pointee.field_order)
+                                   colour: ColourDescription(parameters: par),
+                                   fieldOrder: decodePlan.deinterlace != nil ? AV_FIELD_PROGRESSIVE : par.pointee.field_order)
         // A palette's transparency (and GIF's: its decoder always gives BGRA) is kept in image
         // outputs (RGBA) but neither picks a lossless video encoder nor warns: an animated GIF
         // into .mkv stays H.264.
@@ -138,7 +146,7 @@ public final class UpscaleJob {
             && par.pointee.codec_id != AV_CODEC_ID_GIF
 
         // The output name and container.
-        let out = settings.output ?? OutputNaming.defaultOutput(for: path, size: settings.size)
+        let out = settings.output ?? OutputNaming.defaultOutput(for: path, size: settings.size, range: settings.range)
         outputPath = out
         func failOut(_ message: String) -> JobError { JobError(file: out, message: message) }
         let ext = URL(fileURLWithPath: out).pathExtension
@@ -269,8 +277,8 @@ public final class UpscaleJob {
         let frameRate = av_guess_frame_rate(input.context, st, nil)
         let encoder: VideoEncoder
         do {
-            encoder = try VideoEncoder(codec: encoderCodec, format: encodeFormat, timeBase: st.pointee.time_base,
-                                       frameRate: frameRate, settings: settings.encoder,
+            encoder = try VideoEncoder(codec: encoderCodec, format: encodeFormat, timeBase: decodePlan.timeBase,
+                                       frameRate: decodePlan.rate(frameRate), settings: settings.encoder,
                                        globalHeader: needsGlobalHeader, context: "'\(outputPath)'")
         } catch { throw wrap(error, outputPath) }
 
@@ -303,7 +311,7 @@ public final class UpscaleJob {
         stats.outputWidth = Int(encodeFormat.width)
         stats.outputHeight = Int(encodeFormat.height)
         stats.model = settings.upscaler.name
-        let expectedFrames = input.expectedFrames(stream: videoStream)
+        let expectedFrames = self.expectedFrames
         stats.framesTotal = expectedFrames?.count
         stats.framesTotalEstimated = !(expectedFrames?.exact ?? true)
         if let segment {
@@ -322,14 +330,14 @@ public final class UpscaleJob {
         var framesDecoded = 0, damaged = 0, corruptPackets = 0
         var readError: Int32? = nil
         var interrupted = false
-        let expected = input.expectedFrames(stream: videoStream)
+        let expected = self.expectedFrames
         let packet = Packet(), frame = Frame()
         let toWorking = workingFormat == sourceFormat ? nil : WorkingConverter(source: sourceFormat, working: workingFormat)
         let progressBox = UncheckedBox(progress)
         let sink: PacketSink = out ?? segmentFile!
         let stage = EncodeStage(encoder: encoder, out: sink, videoOut: videoOut,
                                 videoOutTimeBase: out.map { $0.stream(videoOut).pointee.time_base } ?? encoder.timeBase,
-                                decoderTimeBase: decoder.timeBase,
+                                decoderTimeBase: decodePlan.timeBase,
                                 upscaledFormat: upscaledFormat, encodeFormat: encodeFormat,
                                 sourceColour: workingFormat.colour, stats: stats, started: started,
                                 framesBefore: segment?.framesBefore ?? 0, framesAtStart: segment?.framesAtStart ?? 0,
@@ -352,13 +360,24 @@ public final class UpscaleJob {
         }
 
         var reachedEnd = false
-        func encode(_ decoded: Frame) throws {
+        // The pass keeps the frames with start <= pts < end of its segment and the range (the
+        // seek lands on a keyframe before start; open-GOP leading frames fall before it too).
+        let window = decodePlan.window(segmentStart: segment?.start, segmentEnd: segment?.end)
+        let copyWindow = decodePlan.copyWindow
+        let deinterlacer = decodePlan.makeDeinterlacer(pixelFormat: sourceFormat.pixelFormat)
+        func deliver(_ decoded: Frame) throws {
+            if reachedEnd { return }
             state.assignTimestamp(to: decoded, timeBase: decoder.timeBase, frameRate: frameRate)
-            if let segment {
-                // A segment keeps the frames with start <= pts < end (the seek lands on the
-                // keyframe at or before start; open-GOP leading frames fall before it).
-                if let start = segment.start, decoded.pts < start { return }
-                if let end = segment.end, decoded.pts >= end { reachedEnd = true; return }
+            guard let deinterlacer else { return try encode(decoded) }
+            try deinterlacer.push(decoded, encode)
+            // The frame at the end went in as the one before it needed: that one is out now.
+            if let end = window.sourceEnd, decoded.pts >= end { reachedEnd = true }
+        }
+        func encode(_ decoded: Frame) throws {
+            switch window.admit(decoded) {
+            case .before: return
+            case .after: reachedEnd = true; return
+            case .inside: break
             }
             framesDecoded += 1
             // waits while the frames-in-flight capacity is reached
@@ -372,7 +391,7 @@ public final class UpscaleJob {
                 let result = decoder.receive(into: frame)
                 stage.decodeSeconds += (ContinuousClock.now - t0).seconds
                 switch result {
-                case .frame: try encode(frame)
+                case .frame: try deliver(frame)
                 case .needsInput, .endOfStream: return
                 case .damaged:
                     damaged += 1
@@ -381,14 +400,21 @@ public final class UpscaleJob {
             }
         }
 
-        if let start = segment?.start {
+        if let start = decodePlan.seekTarget(segmentStart: segment?.start, copies: out != nil) {
             try mediaCall(settings.input) {
                 try avCheck(av_seek_frame(input.context, Int32(videoStream), start, AVSEEK_FLAG_BACKWARD),
                             "av_seek_frame", "seeking to segment start")
             }
         }
+        // At a range's end, the copied streams' last packets can lie after the video's in the file.
+        var copyTail = out != nil && decodePlan.range?.endPts != nil
+        func copies(_ packet: Packet, _ index: Int) -> Bool {
+            let verdict = copyWindow.admit(packet, timeBase: input.stream(index).pointee.time_base)
+            if verdict == .end { copyTail = false }
+            return verdict == .keep
+        }
         do {
-            reading: while !reachedEnd {
+            reading: while !reachedEnd || copyTail {
                 control.waitWhilePaused()
                 // A graceful stop does not cut a segment short: it is the unit of resume.
                 if control.stopNowRequested { throw JobInterrupted() }
@@ -406,6 +432,7 @@ public final class UpscaleJob {
                 let index = Int(packet.streamIndex)
                 if packet.isCorrupt { corruptPackets += 1 }
                 if index == videoStream {
+                    if reachedEnd { continue }
                     sending: while true {
                         let t0 = ContinuousClock.now
                         let sent = decoder.send(packet)
@@ -417,7 +444,7 @@ public final class UpscaleJob {
                         }
                     }
                     try drainDecoder()
-                } else if let out, index < streamMap.count, streamMap[index] >= 0 {
+                } else if let out, index < streamMap.count, streamMap[index] >= 0, copies(packet, index) {
                     let ost = out.stream(streamMap[index])
                     packet.rescaleTimestamps(from: input.stream(index).pointee.time_base, to: ost.pointee.time_base)
                     packet.streamIndex = Int32(streamMap[index])
@@ -430,6 +457,7 @@ public final class UpscaleJob {
             if !interrupted && !reachedEnd {
                 _ = decoder.send(nil)
                 try drainDecoder()
+                if !reachedEnd { try deinterlacer?.push(nil, encode) }
             }
             pipeline.finish()
             join()
@@ -471,7 +499,7 @@ public final class UpscaleJob {
         }
         // Truncation is judged on the whole job: in one pass, or in the last segment.
         let totalDecoded = (segment?.framesBefore ?? 0) + framesDecoded
-        if segment?.end != nil {
+        if segment?.end != nil || decodePlan.range != nil {
         } else if let expected, expected.exact, totalDecoded < expected.count, readError == nil, damaged == 0 {
             warnings.append("input looks truncated: \(totalDecoded) of \(expected.count) announced frames recovered")
         } else if let streamEnd = videoEndTime(), lastFrameEnd + 0.5 < streamEnd, readError == nil, damaged == 0 {
@@ -489,7 +517,7 @@ public final class UpscaleJob {
                                pixelFormat: PixelFormat.name(encodeFormat.pixelFormat), copiedStreams: copied,
                                elapsed: Date().timeIntervalSince(started), warnings: warnings,
                                interrupted: interrupted, stats: stats)
-        result.lastFramePts = stage.lastFramePts
+        result.lastFramePts = stage.lastFramePts.map(decodePlan.sourcePts)
         return result
     }
 
@@ -506,8 +534,8 @@ public final class UpscaleJob {
                 let ost = out.addStream()
                 streamMap[i] = Int(ost.pointee.index)
                 try mediaCall(target) { try setVideo(ost) }
-                ost.pointee.avg_frame_rate = ist.pointee.avg_frame_rate
-                ost.pointee.r_frame_rate = ist.pointee.r_frame_rate
+                ost.pointee.avg_frame_rate = decodePlan.rate(ist.pointee.avg_frame_rate)
+                ost.pointee.r_frame_rate = decodePlan.rate(ist.pointee.r_frame_rate)
                 ost.pointee.sample_aspect_ratio = encodeFormat.sampleAspectRatio
                 ost.pointee.disposition = ist.pointee.disposition
                 StreamTags.copy(from: ist, to: ost, dropEncodingStatistics: true)
@@ -558,6 +586,7 @@ public final class UpscaleJob {
             try mediaCall(target) {
                 try avCheck(upres_copy_chapters(out.context, input.context), "copying chapters", "'\(target)'")
             }
+            decodePlan.copyWindow.clipChapters(out.context)
         }
         var muxOptions: [(String, String)] = []
         if out.isImageMuxer && !OutputNaming.isSequencePattern(target) { muxOptions.append(("update", "1")) }

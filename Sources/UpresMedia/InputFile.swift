@@ -109,6 +109,10 @@ public final class InputFile {
         /// True when the container states it; false for an estimate from duration x frame rate
         /// (which is off for variable-frame-rate video).
         public var exact: Bool
+        public init(count: Int, exact: Bool) {
+            self.count = count
+            self.exact = exact
+        }
     }
 
     /// Number of video frames the container announces for a stream, or an estimate

@@ -74,10 +74,10 @@ enum BatchInputs {
     /// The output for `input`: `output` itself for a single file, else a file in the output
     /// folder (or beside the input) named by the template.
     static func outputPath(for input: String, output: String?, folderOutput: Bool, template: String?,
-                           size: TargetSize) -> String? {
+                           size: TargetSize, range: SourceRange? = nil) -> String? {
         if let output, !folderOutput { return output }
         guard template != nil || folderOutput else { return nil }   // nil: the job's default, beside the input
-        let defaultName = (OutputNaming.defaultOutput(for: input, size: size) as NSString).lastPathComponent
+        let defaultName = (OutputNaming.defaultOutput(for: input, size: size, range: range) as NSString).lastPathComponent
         var name = defaultName
         if let template {
             let ext = (defaultName as NSString).pathExtension

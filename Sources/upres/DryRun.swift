@@ -8,22 +8,26 @@ import UpresMedia
 /// frame count and an estimated time from a quick engine benchmark at the input's size.
 enum DryRun {
     static func print(_ files: [String], output: (String) -> String?, factory: any UpscalerFactory, size: TargetSize,
-                      encoder: EncoderSettings, overwrite: Bool, threads: Int32) throws {
+                      encoder: EncoderSettings, overwrite: Bool, threads: Int32, source: SourceOptions) throws {
         var secondsPerFrame: [String: Double] = [:]
         var total = 0.0
         var failed = 0
         for input in files {
-            let planned = output(input) ?? OutputNaming.defaultOutput(for: input, size: size)
+            let planned = output(input) ?? OutputNaming.defaultOutput(for: input, size: size, range: try? source.range())
             if !overwrite && FileManager.default.fileExists(atPath: planned) {
                 Swift.print("skip  \(input) -> \(planned) (exists)")
                 continue
             }
             do {
-                let job = try UpscaleJob(JobSettings(input: input, output: output(input), size: size, upscaler: factory,
-                                                     encoder: encoder, overwrite: overwrite, decoderThreads: threads))
+                var settings = JobSettings(input: input, output: output(input), size: size, upscaler: factory,
+                                           encoder: encoder, overwrite: overwrite, decoderThreads: threads)
+                source.apply(to: &settings)
+                let job = try UpscaleJob(settings)
                 let s = job.sourceFormat, e = job.encodeFormat
-                let frames = job.input.expectedFrames(stream: job.videoStream)
+                let frames = try job.countFrames()
                 var line = "do    \(input) -> \(job.outputPath): \(s.width)x\(s.height) -> \(e.width)x\(e.height), \(factory.name)"
+                if let d = job.decodePlan.deinterlace { line += ", deinterlaced (\(d.rate.rawValue) rate: \(d.reason))" }
+                if let r = settings.range { line += ", \(r.label)" }
                 if let frames { line += ", \(frames.exact ? "" : "~")\(frames.count) frames" }
                 if let net = factory as? NetworkUpscalerFactory, let frames {
                     let key = "\(s.width)x\(s.height)"

@@ -38,7 +38,7 @@ final class JSONEvents: ProgressFrontEnd {
             s.last = stats
             return (s.index, s.count)
         }
-        let expected = job.input.expectedFrames(stream: job.videoStream)
+        let expected = job.expectedFrames
         emit("start", [
             "job": index, "jobs": count,
             "input": job.settings.input, "output": job.outputPath,

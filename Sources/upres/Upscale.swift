@@ -65,11 +65,12 @@ struct Upscale: ParsableCommand {
     var inputs: [String]
 
     @Option(name: [.short, .long], help: ArgumentHelp(
-        "Output file (container from the extension: mp4, mkv, mov, webm, png, jpg, or a pattern like %05d.png). Default: NAME.upres-x2.EXT beside the input.",
+        "Output file (container from the extension: mp4, mkv, mov, webm, png, jpg, or a pattern like %05d.png). Default: NAME.upres-x2.EXT beside the input; for a part of the input, with its range: NAME.upres-x2.1s-3s.EXT.",
         valueName: "path"))
     var output: String?
 
     @OptionGroup(title: "Size") var size: SizeOptions
+    @OptionGroup(title: "Source") var source: SourceOptions
     @OptionGroup(title: "Encoding") var encoding: EncodingOptions
     @OptionGroup(title: "Tiles") var tiling: TilingOptions
     @OptionGroup(title: "Resume") var resume: ResumeOptions
@@ -170,7 +171,8 @@ struct Upscale: ParsableCommand {
             }
         }
         func outputPath(_ input: String) -> String? {
-            BatchInputs.outputPath(for: input, output: output, folderOutput: folder, template: batch.name, size: target)
+            BatchInputs.outputPath(for: input, output: output, folderOutput: folder, template: batch.name, size: target,
+                                   range: try? source.range())
         }
         if batch.dryRun {
             // Jobs check that their output folder exists: a missing one is made for the plan and
@@ -181,7 +183,7 @@ struct Upscale: ParsableCommand {
             }
             defer { if made, let output { rmdir(output) } }
             try DryRun.print(files, output: outputPath, factory: factory, size: target, encoder: encoderSettings,
-                             overwrite: overwrite, threads: Int32(threads))
+                             overwrite: overwrite, threads: Int32(threads), source: source)
             return
         }
         if let n = resume.segments, joining || resume.segment != nil {
@@ -192,6 +194,7 @@ struct Upscale: ParsableCommand {
             var settings = JobSettings(input: input, output: outputPath(input), size: target, upscaler: factory,
                                        encoder: encoderSettings, overwrite: overwrite, decoderThreads: Int32(threads))
             settings.segmented = false
+            source.apply(to: &settings)
             do {
                 let job = try UpscaleJob(settings)
                 if joining {
@@ -220,7 +223,7 @@ struct Upscale: ParsableCommand {
         var summary = BatchSummary(files: files.count)
         for (index, input) in files.enumerated() {
             if Interrupts.requested { break }
-            let planned = outputPath(input) ?? OutputNaming.defaultOutput(for: input, size: target)
+            let planned = outputPath(input) ?? OutputNaming.defaultOutput(for: input, size: target, range: try? source.range())
             if !overwrite && FileManager.default.fileExists(atPath: planned) && !OutputNaming.isSequencePattern(planned) {
                 // Done by an earlier run: skipped (counted as such in the summary), not an error.
                 Diagnostics.write("upres: skipped: \(input): \(planned) exists (--overwrite to redo it)")
@@ -234,6 +237,7 @@ struct Upscale: ParsableCommand {
                                            encoder: encoderSettings, overwrite: overwrite,
                                            decoderThreads: Int32(threads))
                 resume.apply(to: &settings)
+                source.apply(to: &settings)
                 settings.preview = frontEnd.preview
                 let job = try UpscaleJob(settings)
                 let result = try job.run(control: Interrupts.control, onStart: { frontEnd.jobStarted(job, $0) },

@@ -138,17 +138,22 @@ struct PreservationTests {
         #expect(Probe.int(v["width"]) == 1000 && Probe.int(v["height"]) == 818)
     }
 
-    @Test("Field order and chroma siting tags are kept")
+    @Test("Chroma siting is kept; field order too with --deinterlace off (else the output is progressive)")
     func fieldOrderAndChromaLocation() throws {
         let s = try Scratch()
         let input = try s.copy(fx.path("interlaced.mkv"))
-        let r = try Upres.run([input, "-o", s.file("out.mkv"), "-q"], cwd: s.path)
+        var r = try Upres.run([input, "-o", s.file("out.mkv"), "-q", "--deinterlace", "off"], cwd: s.path)
         #expect(r.status == 0, "\(r.stderr)")
         let src = try Probe.video(input), out = try Probe.video(s.file("out.mkv"))
         #expect(src["chroma_location"] as? String == "topleft")
         #expect(out["chroma_location"] as? String == "topleft")
         #expect(out["field_order"] as? String == src["field_order"] as? String)
         #expect(["tt", "tb"].contains(out["field_order"] as? String ?? ""))
+        r = try Upres.run([input, "-o", s.file("auto.mkv"), "-q"], cwd: s.path)
+        #expect(r.status == 0, "\(r.stderr)")
+        let auto = try Probe.video(s.file("auto.mkv"))
+        #expect(auto["field_order"] as? String == "progressive")
+        #expect(auto["chroma_location"] as? String == "topleft")
     }
 
     @Test("--width / --height keep the aspect ratio")
