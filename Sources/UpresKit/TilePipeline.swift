@@ -136,9 +136,16 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         referenceValid = Array(repeating: false, count: grid.tiles.count)
         workerBusy = Array(repeating: 0, count: settings.workers)
         let shape = Tensor.Shape(1, rgb ? 3 : 1, grid.inputHeight, grid.inputWidth)
+        // A model that cannot run on these tiles is the model file's problem: name it.
+        func engine<T>(_ m: Model, _ body: () throws -> T) throws -> T {
+            do { return try body() } catch {
+                throw ModelFileError("\(m.info.displayName): cannot run on \(shape.w)x\(shape.h) tiles: \(error)")
+            }
+        }
         var macs: [TileClass: Double] = [:]
         for c in [TileClass.easy, .medium, .hard] {
-            macs[c] = Double(try family.model(for: c).fusedGraph.multiplyAdds(input: shape))
+            let m = family.model(for: c)
+            macs[c] = Double(try engine(m) { try m.fusedGraph.multiplyAdds(input: shape) })
         }
         tileMACs = macs
         if settings.classes, let c = family.classifier {
@@ -150,7 +157,7 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         // Fail now, not in a worker, if the engine cannot run these shapes.
         for c in Set([TileClass.easy, .medium, .hard].map { family.model(for: $0).info.name }) {
             let m = [TileClass.easy, .medium, .hard].map { family.model(for: $0) }.first { $0.info.name == c }!
-            _ = try Session(model: m, input: shape, precision: settings.precision)
+            _ = try engine(m) { try Session(model: m, input: shape, precision: settings.precision) }
         }
         for w in 0..<settings.workers {
             workersDone.enter()
