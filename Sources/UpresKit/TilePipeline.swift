@@ -460,12 +460,20 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         let outStride = grid.inputWidth * s
         let ox = (t.ownedX - t.x + m) * s, oy = (t.ownedY - t.y + m) * s
         let src = session.outputPointer + oy * outStride + ox
+        let planeStride = outStride * grid.inputHeight * s
+        let finite: Bool
         if let base = item.job.baseYUV {
-            RGBTiles.write(base, conversion, x: t.ownedX * s, y: t.ownedY * s, w: t.ownedWidth * s, h: t.ownedHeight * s,
-                           from: src, srcStride: outStride, planeStride: outStride * grid.inputHeight * s)
+            finite = RGBTiles.write(base, conversion, x: t.ownedX * s, y: t.ownedY * s, w: t.ownedWidth * s, h: t.ownedHeight * s,
+                                    from: src, srcStride: outStride, planeStride: planeStride)
         } else {
-            item.job.basePlane.writeRegion(x: t.ownedX * s, y: t.ownedY * s, w: t.ownedWidth * s, h: t.ownedHeight * s,
-                                           from: src, srcStride: outStride)
+            finite = item.job.basePlane.writeRegion(x: t.ownedX * s, y: t.ownedY * s, w: t.ownedWidth * s, h: t.ownedHeight * s,
+                                                    from: src, srcStride: outStride)
+        }
+        if !finite {
+            throw NonFiniteOutputError(model: session.model.info.displayName, frame: item.job.index + 1, x: t.x, y: t.y,
+                                       kind: NonFiniteOutputError.kind(src, w: t.ownedWidth * s, h: t.ownedHeight * s, stride: outStride,
+                                                                       planes: rgb ? 3 : 1, planeStride: planeStride),
+                                       precision: session.precision)
         }
     }
 

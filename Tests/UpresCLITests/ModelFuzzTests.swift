@@ -97,7 +97,7 @@ struct ModelFuzzTests {
     /// Edits of the `.param` text.
     static func paramEdits() -> [(String, Int, @Sendable (inout [String], inout Random) -> Void)] {
         return [
-            ("a number replaced by a hostile value", 12, { lines, r in
+            ("a number replaced by a hostile value", 8, { lines, r in
                 // Any numeric field of a layer (counts, k=v values, array elements) or the header.
                 let i = r.next(8) == 0 ? 1 : layer(lines, &r)
                 var tokens = lines[i].split(separator: " ", omittingEmptySubsequences: true).map(String.init)
@@ -116,7 +116,7 @@ struct ModelFuzzTests {
                 }
                 lines[i] = tokens.joined(separator: " ")
             }),
-            ("a parameter added", 3, { lines, r in
+            ("a parameter added", 2, { lines, r in
                 let i = layer(lines, &r)
                 lines[i] += " \(r.next(32))=\(r.pick(hostileNumbers))"
             }),
@@ -124,7 +124,7 @@ struct ModelFuzzTests {
                 let i = layer(lines, &r)
                 lines[i] += " -23310=\(r.pick(["9223372036854775807", "5", "-1", "0"])),0.5"
             }),
-            ("a layer type changed", 3, { lines, r in
+            ("a layer type changed", 2, { lines, r in
                 let i = layer(lines, &r)
                 var tokens = lines[i].split(separator: " ", omittingEmptySubsequences: true).map(String.init)
                 tokens[0] = r.pick(layerTypes)
@@ -146,13 +146,13 @@ struct ModelFuzzTests {
             { d, r in for _ in 0..<count { put(&d, 4 * r.next(d.count / 4), bits) } }
         }
         return [
-            ("1 flipped byte", 2, { d, r in d[r.next(d.count)] ^= UInt8(1 + r.next(255)) }),
-            ("64 flipped bytes", 2, { d, r in for _ in 0..<64 { d[r.next(d.count)] ^= UInt8(1 + r.next(255)) } }),
-            ("truncated at a random point", 2, { d, r in d.removeLast(1 + r.next(d.count - 1)) }),
+            ("1 flipped byte", 1, { d, r in d[r.next(d.count)] ^= UInt8(1 + r.next(255)) }),
+            ("64 flipped bytes", 1, { d, r in for _ in 0..<64 { d[r.next(d.count)] ^= UInt8(1 + r.next(255)) } }),
+            ("truncated at a random point", 1, { d, r in d.removeLast(1 + r.next(d.count - 1)) }),
             ("zeroed 256 bytes", 1, { d, r in let a = r.next(d.count); for i in a..<min(d.count, a + 256) { d[i] = 0 } }),
-            ("NaN floats", 2, floats(0x7FC0_0000, count: 8)),
+            ("NaN floats", 1, floats(0x7FC0_0000, count: 8)),
             ("infinite floats", 1, floats(0x7F80_0000, count: 8)),
-            ("huge floats (3e38)", 2, floats(0x7F7F_FFFF, count: 8)),
+            ("huge floats (3e38)", 1, floats(0x7F7F_FFFF, count: 8)),
             ("a run of 0xFF (NaN in fp32 and fp16)", 1, { d, r in
                 let a = r.next(d.count); for i in a..<min(d.count, a + 512) { d[i] = 0xFF }
             }),
@@ -188,7 +188,7 @@ struct ModelFuzzTests {
         let hugeDims: [Int] = [0, -1, 3, 1 << 20, 1 << 31, 1 << 40, Int.max / 2, Int.max]
         return [
             ("a tensor's dtype changed", 2, tensor { e, r in e["dtype"] = r.pick(["F64", "I8", "BF16", "F16", "U8", "", "f32"]) }),
-            ("a dimension replaced", 3, tensor { e, r in
+            ("a dimension replaced", 2, tensor { e, r in
                 var s = e["shape"] as? [Int] ?? []
                 if s.isEmpty { s = [1] }
                 s[r.next(s.count)] = r.pick(hugeDims)
@@ -200,7 +200,7 @@ struct ModelFuzzTests {
                 if r.next(2) == 0 { s.append(1); s.append(1); s.append(1) } else { s = [] }
                 e["shape"] = s
             }),
-            ("data offsets moved", 3, tensor { e, r in
+            ("data offsets moved", 2, tensor { e, r in
                 let o = e["data_offsets"] as? [Int] ?? [0, 0]
                 e["data_offsets"] = r.pick([[o[1], o[0]], [o[0] + 1, o[1] + 1], [-4, o[1]], [o[0], Int.max],
                                             [Int.max - 8, Int.max], [o[0], o[0]], [o[0], 1 << 40]])
@@ -218,7 +218,7 @@ struct ModelFuzzTests {
             ("metadata scale", 1, metadata("scale", ["0", "9", "-1", "4", "99999999999999999999"])),
             ("metadata in_channels", 1, metadata("in_channels", ["3", "0", "1000"])),
             ("metadata arch", 2, metadata("arch", ["bsrn", "classifier", "espcn", "fsrcnn", "nonsense", "(removed)"])),
-            ("metadata config", 3, metadata("config", ["{\"num_blocks\": -1, \"input_repeat\": 0}", "{\"input_repeat\": -3}",
+            ("metadata config", 2, metadata("config", ["{\"num_blocks\": -1, \"input_repeat\": 0}", "{\"input_repeat\": -3}",
                                                        "{\"act\": \"prelu\"}", "{\"skip\": \"none\"}", "not json", "[1, 2]"])),
             ("metadata receptive_field", 2, metadata("receptive_field", ["-5", "0", "999999999999", "9223372036854775807", "global"])),
             ("metadata routing", 2, metadata("routing", ["{", "{\"version\": 1, \"statistic\": \"classifier\", \"classifier\": \"upres-x2-classifier\", \"lambda\": 1, \"macs_per_pixel\": {\"easy\": -1, \"medium\": 0, \"hard\": 1e308}}",
