@@ -97,11 +97,15 @@ enum Architectures {
         let repeatCount = config["input_repeat"] as? Int ?? 4
         let attention = config["attention"] as? String ?? "cca"
         let skip = config["skip"] as? String ?? "none"
+        guard (1...64).contains(repeatCount) else { throw ModelFileError("config input_repeat \(repeatCount) is outside 1...64") }
+        guard (1...1024).contains(blocks) else { throw ModelFileError("config num_blocks \(blocks) is outside 1...1024") }
         let input = b.add(.input, [], "input")
         // The head's pointwise conv reads the input replicated `repeatCount` times along channels:
         // fold the replication into the weights (sum the weights of each copy).
         let pw = try b.weight("head.pw.weight")
-        guard pw.shape.c % repeatCount == 0 else { throw ModelFileError("head.pw.weight \(pw.shape) does not fit input_repeat \(repeatCount)") }
+        guard pw.shape.n >= 1, pw.shape.c >= 1, pw.shape.h == 1, pw.shape.w == 1, pw.shape.c % repeatCount == 0 else {
+            throw ModelFileError("head.pw.weight \(pw.shape) is not a 1x1 convolution that fits input_repeat \(repeatCount)")
+        }
         let cin = pw.shape.c / repeatCount
         var folded = Tensor(zeros: .init(pw.shape.n, cin, 1, 1))
         for o in 0..<pw.shape.n { for r in 0..<repeatCount { for i in 0..<cin { folded[o, i, 0, 0] += pw[o, r * cin + i, 0, 0] } } }

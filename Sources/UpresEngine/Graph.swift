@@ -123,10 +123,21 @@ public struct Graph: Equatable, Sendable {
     public func shapes(input: Tensor.Shape) throws -> [Tensor.Shape] {
         var shapes: [Tensor.Shape] = []
         shapes.reserveCapacity(nodes.count)
+        let limit = GraphLimits.elementLimit(input)
+        guard output >= 0 && output < nodes.count else { throw GraphError("the output is node \(output) of \(nodes.count)") }
         for (i, node) in nodes.enumerated() {
             for j in node.inputs where j >= i || j < 0 { throw GraphError("node \(i) (\(node.name)) reads node \(j)") }
             let ins = node.inputs.map { shapes[$0] }
             func fail(_ m: String) -> GraphError { GraphError("\(node.name): \(m)") }
+            try Graph.check(node, inputs: ins, fail: fail)
+            if case .conv(let c) = node.op {
+                for p in c.postOps {
+                    switch p {
+                    case .add(let j), .mul(let j): guard j >= 0 && j < i else { throw fail("a fused operand reads node \(j)") }
+                    case .activation: break
+                    }
+                }
+            }
             let s: Tensor.Shape
             switch node.op {
             case .input:
@@ -187,6 +198,7 @@ public struct Graph: Equatable, Sendable {
             case .deconv, .channelAffine, .channelPermute, .pad, .crop, .cropLike, .resize:
                 s = try Graph.importedShape(node.op, ins, shapes: shapes, fail: fail)
             }
+            try Graph.checkOutput(s, limit: limit, fail: fail)
             shapes.append(s)
         }
         return shapes
@@ -197,12 +209,16 @@ public struct Graph: Equatable, Sendable {
         let shapes = try self.shapes(input: input)
         var total = 0
         for (i, node) in nodes.enumerated() {
+            var macs: Int? = 0
             if case .conv(let c) = node.op {
                 let s = shapes[i]
-                total += s.n * s.c * s.h * s.w * (c.inChannels / c.groups) * c.kernel * c.kernel
+                macs = Checked.product([s.n, s.c, s.h, s.w, c.inChannels / c.groups, c.kernel, c.kernel])
             } else if case .deconv(let d) = node.op {
-                total += Graph.multiplyAdds(d, input: shapes[node.inputs[0]])
+                let x = shapes[node.inputs[0]]
+                macs = Checked.product([x.n, x.h, x.w, x.c, d.outChannels / d.groups, d.kernel, d.kernel])
             }
+            guard let m = macs, let t = Checked.sum(total, m) else { throw GraphError("\(node.name): too many multiply-adds") }
+            total = t
         }
         return total
     }

@@ -102,7 +102,7 @@ extension Graph {
             return .init(x.n, x.c, h, w)
         case .cropLike(let t, let l):
             let ref = ins[1]
-            guard ref.c == x.c, t >= 0, l >= 0, t + ref.h <= x.h, l + ref.w <= x.w else {
+            guard ref.c == x.c, t >= 0, l >= 0, t <= x.h, l <= x.w, t + ref.h <= x.h, l + ref.w <= x.w else {
                 throw fail("crop of \(x) at (\(t), \(l)) to the size of \(ref)")
             }
             return .init(x.n, x.c, ref.h, ref.w)

@@ -24,6 +24,11 @@ public struct ModelInfo: Sendable {
     public var config: String
     public var provenance: [String: String]
     public var metadata: [String: String]
+    /// The file the model was loaded from (the `.param` of an ncnn pair); nil for built-in models.
+    public var file: String? = nil
+
+    /// The model file, else the name (for messages).
+    public var displayName: String { file ?? name }
 }
 
 /// An immutable network: graph and weights, loaded once and shared by every worker's `Session`.
@@ -54,10 +59,13 @@ public final class Model: Sendable {
         do { file = try SafeTensorsFile(contentsOf: url) } catch let e as ModelFileError {
             throw ModelFileError("\(url.path): \(e.description)")
         }
-        try self.init(file: file, name: url.deletingPathExtension().lastPathComponent, source: url.path)
+        try self.init(file: file, name: url.deletingPathExtension().lastPathComponent, source: url.path, path: url.path)
     }
 
-    public init(file: SafeTensorsFile, name: String, source: String? = nil) throws {
+    /// The largest `receptive_field` metadata value taken: the tile margin is half of it.
+    public static let maxReceptiveField = 511
+
+    public init(file: SafeTensorsFile, name: String, source: String? = nil, path: String? = nil) throws {
         let m = file.metadata
         let origin = source ?? name
         func fail(_ s: String) -> ModelFileError { ModelFileError("\(origin): \(s)") }
@@ -85,6 +93,16 @@ public final class Model: Sendable {
             if arch != "classifier" && (out.h != 24 * scale || out.w != 24 * scale) {
                 throw ModelFileError("the network produces \(out.h)x\(out.w) from 24x24, not x\(scale)")
             }
+            if arch != "classifier" && out.c != inChannels {
+                throw ModelFileError("the network takes \(inChannels) channels and returns \(out.c)")
+            }
+            var receptiveField: Int? = nil
+            if let text = m["receptive_field"], text != "global" {
+                guard let v = Int(text), (1...Model.maxReceptiveField).contains(v) else {
+                    throw ModelFileError("metadata 'receptive_field' must be 1...\(Model.maxReceptiveField) or 'global', not '\(text.prefix(40))'")
+                }
+                receptiveField = v
+            }
             let macs = try graph.multiplyAdds(input: probe) / (24 * 24)
             fusedGraph = graph.fused()
             let params = file.entries.values.reduce(0) { $0 + $1.shape.reduce(1, *) }
@@ -101,9 +119,9 @@ public final class Model: Sendable {
                 }
             }
             info = ModelInfo(name: name, arch: arch, scale: scale, inChannels: inChannels,
-                             outChannels: out.c, receptiveField: m["receptive_field"].flatMap(Int.init),
+                             outChannels: out.c, receptiveField: receptiveField,
                              macsPerPixel: macs, parameters: params, config: configText,
-                             provenance: provenance, metadata: m)
+                             provenance: provenance, metadata: m, file: path)
         } catch let e as ModelFileError {
             throw fail(e.description)
         } catch let e as GraphError {

@@ -21,11 +21,7 @@ public struct SafeTensorsFile: Sendable {
     private let payload: Data
 
     public init(contentsOf url: URL) throws {
-        let data: Data
-        do { data = try Data(contentsOf: url, options: .mappedIfSafe) } catch {
-            throw ModelFileError("cannot read: \(error.localizedDescription)")
-        }
-        try self.init(data: data)
+        try self.init(data: try ModelFileReader.read(url, options: .mappedIfSafe))
     }
 
     public init(data: Data) throws {
@@ -52,24 +48,43 @@ public struct SafeTensorsFile: Sendable {
                 continue
             }
             guard let info = value as? [String: Any], let dtype = info["dtype"] as? String,
-                  let shape = info["shape"] as? [Int], let offsets = info["data_offsets"] as? [Int], offsets.count == 2
+                  let shape = SafeTensorsFile.integers(info["shape"]), let offsets = SafeTensorsFile.integers(info["data_offsets"]),
+                  offsets.count == 2
             else { throw ModelFileError("tensor '\(name)' has a malformed header entry") }
             let (start, end) = (offsets[0], offsets[1])
             guard start >= 0, start <= end, end <= payload.count else {
-                throw ModelFileError("tensor '\(name)' lies outside the file (truncated?)")
+                throw ModelFileError("tensor '\(name)' lies outside the file (bytes \(start)..<\(end) of \(payload.count); truncated?)")
+            }
+            guard shape.count <= SafeTensorsFile.maxDimensions else {
+                throw ModelFileError("tensor '\(name)' has \(shape.count) dimensions")
             }
             guard shape.allSatisfy({ $0 >= 0 }) else { throw ModelFileError("tensor '\(name)' has a negative dimension") }
-            let count = shape.reduce(1, *)
             guard let size = SafeTensorsFile.elementSize(dtype) else {
                 throw ModelFileError("tensor '\(name)' has unsupported dtype \(dtype) (F32, F16, BF16 are supported)")
             }
-            guard count * size == end - start else {
+            guard let count = Checked.product(shape), let bytes = Checked.product([count, size]), bytes == end - start else {
                 throw ModelFileError("tensor '\(name)' has \(end - start) bytes for shape \(shape) of \(dtype)")
             }
             entries[name] = Entry(dtype: dtype, shape: shape, range: start..<end)
         }
         self.entries = entries
         self.metadata = metadata
+    }
+
+    /// Tensors upres reads have at most 4 dimensions; the format allows a few more.
+    static let maxDimensions = 8
+
+    /// A JSON array of whole numbers below 2^53 (exact in a Double; no file is that large), else nil.
+    static func integers(_ value: Any?) -> [Int]? {
+        guard let array = value as? [Any] else { return nil }
+        var out: [Int] = []
+        for v in array {
+            guard let n = v as? NSNumber else { return nil }
+            let d = n.doubleValue
+            guard d.isFinite, d == d.rounded(), d.magnitude < 0x1p53 else { return nil }
+            out.append(Int(d))
+        }
+        return out
     }
 
     static func elementSize(_ dtype: String) -> Int? {

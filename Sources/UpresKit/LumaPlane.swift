@@ -56,19 +56,29 @@ public struct LumaPlane: @unchecked Sendable {
 
     /// Writes the `w` x `h` region at (`x`, `y`) from `src` (row-major floats in [0, 1],
     /// `srcStride` floats per row, already offset to the region's first pixel), rounded and clamped.
-    public func writeRegion(x: Int, y: Int, w: Int, h: Int, from src: UnsafePointer<Float>, srcStride: Int) {
+    /// NaN is stored as 0 and infinities clamp; returns false when a source value was NaN or
+    /// infinite (a broken network: the caller stops the job).
+    public func writeRegion(x: Int, y: Int, w: Int, h: Int, from src: UnsafePointer<Float>, srcStride: Int) -> Bool {
         let m = maxValue
+        var bad: UInt32 = 0
         for j in 0..<h {
             let row = base + (y + j) * stride
             let s = src + j * srcStride
             if bytesPerSample == 1 {
                 let r = row + x
-                for i in 0..<w { r[i] = UInt8(min(max(s[i] * m + 0.5, 0), m)) }
+                for i in 0..<w {
+                    bad |= CodeValue.nonFinite(s[i])
+                    r[i] = UInt8(CodeValue.clamp(s[i] * m + 0.5, m))
+                }
             } else {
                 let r16 = UnsafeMutableRawPointer(row).assumingMemoryBound(to: UInt16.self) + x
-                for i in 0..<w { r16[i] = UInt16(min(max(s[i] * m + 0.5, 0), m)).littleEndian }
+                for i in 0..<w {
+                    bad |= CodeValue.nonFinite(s[i])
+                    r16[i] = UInt16(CodeValue.clamp(s[i] * m + 0.5, m)).littleEndian
+                }
             }
         }
+        return bad == 0
     }
 
     /// Copies a region from another plane of the same size and depth.

@@ -87,47 +87,50 @@ public struct ModelFamily: Sendable {
         var tile: Int? = nil
         if let text = hard.info.metadata["routing"] {
             guard let obj = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else {
-                throw ModelFileError("\(hard.info.name): metadata 'routing' is not a JSON object")
+                throw ModelFileError("\(hard.info.displayName): metadata 'routing' is not a JSON object")
             }
             guard (obj["version"] as? NSNumber)?.intValue == 1 else {
-                throw ModelFileError("\(hard.info.name): routing version \(obj["version"] ?? "none") is not supported (1 is)")
+                throw ModelFileError("\(hard.info.displayName): routing version \(obj["version"] ?? "none") is not supported (1 is)")
             }
             switch obj["statistic"] as? String {
             case "mean_abs_gradient":
                 guard let th = obj["thresholds"] as? [String: Any],
                       let f = (th["flat"] as? NSNumber)?.doubleValue, let e = (th["easy"] as? NSNumber)?.doubleValue,
-                      let m = (th["medium"] as? NSNumber)?.doubleValue, f <= e, e <= m else {
-                    throw ModelFileError("\(hard.info.name): routing by 'mean_abs_gradient' needs thresholds flat <= easy <= medium")
+                      let m = (th["medium"] as? NSNumber)?.doubleValue, f <= e, e <= m, f.isFinite, m.isFinite else {
+                    throw ModelFileError("\(hard.info.displayName): routing by 'mean_abs_gradient' needs thresholds flat <= easy <= medium")
                 }
                 t = ClassThresholds(flat: f, easy: e, medium: m)
             case "classifier":
                 guard let name = obj["classifier"] as? String, let lambda = (obj["lambda"] as? NSNumber)?.doubleValue,
                       lambda > 0, let mpp = obj["macs_per_pixel"] as? [String: Any],
                       let me = (mpp["easy"] as? NSNumber)?.doubleValue, let mm = (mpp["medium"] as? NSNumber)?.doubleValue,
-                      let mh = (mpp["hard"] as? NSNumber)?.doubleValue else {
-                    throw ModelFileError("\(hard.info.name): routing by 'classifier' needs classifier, lambda > 0 and "
+                      let mh = (mpp["hard"] as? NSNumber)?.doubleValue,
+                      [lambda, me, mm, mh].allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+                    throw ModelFileError("\(hard.info.displayName): routing by 'classifier' needs classifier, lambda > 0 and "
                                          + "macs_per_pixel {easy, medium, hard}")
                 }
                 guard let c = try resolve(name) else {
-                    throw ModelFileError("\(hard.info.name): routing classifier '\(name)' not found")
+                    throw ModelFileError("\(hard.info.displayName): routing classifier '\(name)' not found")
                 }
-                guard c.info.arch == "classifier", c.info.inChannels == 1 else {
-                    throw ModelFileError("\(hard.info.name): routing classifier '\(name)' is a \(c.info.arch) model, "
-                                         + "not a 1-channel tile classifier")
+                // choose() reads three predictions (flat, easy, medium).
+                guard c.info.arch == "classifier", c.info.inChannels == 1, c.info.outChannels == 3 else {
+                    throw ModelFileError("\(hard.info.displayName): routing classifier '\(name)' is a \(c.info.arch) model "
+                                         + "with \(c.info.inChannels) in and \(c.info.outChannels) out channels, "
+                                         + "not a 1-channel tile classifier with 3 outputs")
                 }
                 learned = ClassifierRouting(model: c, lambda: lambda, macsPerPixel: [.easy: me, .medium: mm, .hard: mh])
             case let other:
-                throw ModelFileError("\(hard.info.name): routing statistic '\(other ?? "none")' is not supported "
+                throw ModelFileError("\(hard.info.displayName): routing statistic '\(other ?? "none")' is not supported "
                                      + "(mean_abs_gradient, classifier)")
             }
             tile = (obj["tile"] as? NSNumber)?.intValue
             for (key, cls) in [("easy", TileClass.easy), ("medium", TileClass.medium)] {
                 guard let branchName = (obj["branches"] as? [String: Any])?[key] as? String else { continue }
                 guard let m = try resolve(branchName) else {
-                    throw ModelFileError("\(hard.info.name): routing branch '\(branchName)' (\(key)) not found")
+                    throw ModelFileError("\(hard.info.displayName): routing branch '\(branchName)' (\(key)) not found")
                 }
                 guard m.info.scale == hard.info.scale, m.info.inChannels == hard.info.inChannels else {
-                    throw ModelFileError("\(hard.info.name): routing branch '\(branchName)' is x\(m.info.scale) with "
+                    throw ModelFileError("\(hard.info.displayName): routing branch '\(branchName)' is x\(m.info.scale) with "
                                          + "\(m.info.inChannels) channels, the family is x\(hard.info.scale)")
                 }
                 b[cls] = m

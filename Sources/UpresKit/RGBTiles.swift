@@ -108,21 +108,30 @@ public enum RGBTiles {
     /// `planeStride` floats between planes, `src` at the region's first pixel; clamped to [0, 1]):
     /// luma per pixel, each chroma sample the mean over its luma block. x, y, w, h must be
     /// multiples of the subsampling (tile regions are), except at the picture's right and bottom edges.
+    /// NaN is stored as 0 and infinities clamp; returns false when a source value was NaN or
+    /// infinite (a broken network: the caller stops the job).
     public static func write(_ p: YUVPlanes, _ c: YUVConversion, x: Int, y: Int, w: Int, h: Int,
-                             from src: UnsafePointer<Float>, srcStride: Int, planeStride: Int) {
+                             from src: UnsafePointer<Float>, srcStride: Int, planeStride: Int) -> Bool {
         precondition(x % (1 << p.shiftX) == 0 && y % (1 << p.shiftY) == 0, "region not aligned to the chroma grid")
         let m = Float((1 << c.depth) - 1)
         func store(_ q: LumaPlane, _ px: Int, _ py: Int, _ value: Float) {
-            let v = min(max(value + 0.5, 0), m)
+            let v = CodeValue.clamp(value + 0.5, m)
             let row = q.base + py * q.stride
             if q.bytesPerSample == 1 { row[px] = UInt8(v) }
             else { UnsafeMutableRawPointer(row).storeBytes(of: UInt16(v).littleEndian, toByteOffset: 2 * px, as: UInt16.self) }
         }
+        var bad: UInt32 = 0
         @inline(__always) func pixel(_ i: Int, _ j: Int) -> (Float, Float, Float) {
             let k = j * srcStride + i
-            return c.yuv(min(max(src[k], 0), 1), min(max(src[planeStride + k], 0), 1), min(max(src[2 * planeStride + k], 0), 1))
+            return c.yuv(CodeValue.clamp(src[k], 1), CodeValue.clamp(src[planeStride + k], 1), CodeValue.clamp(src[2 * planeStride + k], 1))
         }
-        for j in 0..<h { for i in 0..<w { store(p.y, x + i, y + j, pixel(i, j).0) } }
+        for j in 0..<h {
+            for i in 0..<w {
+                let k = j * srcStride + i
+                bad |= CodeValue.nonFinite(src[k]) | CodeValue.nonFinite(src[planeStride + k]) | CodeValue.nonFinite(src[2 * planeStride + k])
+                store(p.y, x + i, y + j, pixel(i, j).0)
+            }
+        }
         let bw = 1 << p.shiftX, bh = 1 << p.shiftY
         for cj in 0..<((h + bh - 1) / bh) {
             for ci in 0..<((w + bw - 1) / bw) {
@@ -137,5 +146,6 @@ public enum RGBTiles {
                 store(p.v, (x >> p.shiftX) + ci, (y >> p.shiftY) + cj, v / n)
             }
         }
+        return bad == 0
     }
 }

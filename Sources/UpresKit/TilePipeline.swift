@@ -141,9 +141,16 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         referenceValid = Array(repeating: false, count: grid.tiles.count)
         workerBusy = Array(repeating: 0, count: settings.workers)
         let shape = Tensor.Shape(1, rgb ? 3 : 1, grid.inputHeight, grid.inputWidth)
+        // A model that cannot run on these tiles is the model file's problem: name it.
+        func engine<T>(_ m: Model, _ body: () throws -> T) throws -> T {
+            do { return try body() } catch {
+                throw ModelFileError("\(m.info.displayName): cannot run on \(shape.w)x\(shape.h) tiles: \(error)")
+            }
+        }
         var macs: [TileClass: Double] = [:]
         for c in [TileClass.easy, .medium, .hard] {
-            macs[c] = Double(try family.model(for: c).fusedGraph.multiplyAdds(input: shape))
+            let m = family.model(for: c)
+            macs[c] = Double(try engine(m) { try m.fusedGraph.multiplyAdds(input: shape) })
         }
         tileMACs = macs
         if settings.classes, let c = family.classifier {
@@ -155,7 +162,7 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         // Fail now, not in a worker, if the engine cannot run these shapes.
         for c in Set([TileClass.easy, .medium, .hard].map { family.model(for: $0).info.name }) {
             let m = [TileClass.easy, .medium, .hard].map { family.model(for: $0) }.first { $0.info.name == c }!
-            _ = try Session(model: m, input: shape, precision: settings.precision)
+            _ = try engine(m) { try Session(model: m, input: shape, precision: settings.precision) }
         }
         for w in 0..<settings.workers {
             workersDone.enter()
@@ -458,12 +465,20 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         let outStride = grid.inputWidth * s
         let ox = (t.ownedX - t.x + m) * s, oy = (t.ownedY - t.y + m) * s
         let src = session.outputPointer + oy * outStride + ox
+        let planeStride = outStride * grid.inputHeight * s
+        let finite: Bool
         if let base = item.job.baseYUV {
-            RGBTiles.write(base, conversion, x: t.ownedX * s, y: t.ownedY * s, w: t.ownedWidth * s, h: t.ownedHeight * s,
-                           from: src, srcStride: outStride, planeStride: outStride * grid.inputHeight * s)
+            finite = RGBTiles.write(base, conversion, x: t.ownedX * s, y: t.ownedY * s, w: t.ownedWidth * s, h: t.ownedHeight * s,
+                                    from: src, srcStride: outStride, planeStride: planeStride)
         } else {
-            item.job.basePlane.writeRegion(x: t.ownedX * s, y: t.ownedY * s, w: t.ownedWidth * s, h: t.ownedHeight * s,
-                                           from: src, srcStride: outStride)
+            finite = item.job.basePlane.writeRegion(x: t.ownedX * s, y: t.ownedY * s, w: t.ownedWidth * s, h: t.ownedHeight * s,
+                                                    from: src, srcStride: outStride)
+        }
+        if !finite {
+            throw NonFiniteOutputError(model: session.model.info.displayName, frame: item.job.index + 1, x: t.x, y: t.y,
+                                       kind: NonFiniteOutputError.kind(src, w: t.ownedWidth * s, h: t.ownedHeight * s, stride: outStride,
+                                                                       planes: rgb ? 3 : 1, planeStride: planeStride),
+                                       precision: session.precision)
         }
     }
 

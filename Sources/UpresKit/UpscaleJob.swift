@@ -468,6 +468,8 @@ public final class UpscaleJob {
             try segmentFile?.finish()
         } catch let e as JobInterrupted {
             throw e
+        } catch let e as NonFiniteOutputError {   // about the model and the input, not the output
+            throw JobError(file: settings.input, message: e.counting(from: segment?.framesBefore ?? 0).description)
         } catch {
             throw wrap(error, outputPath)
         }

@@ -84,9 +84,10 @@ struct RGBTilesTests {
         #expect(rgb.allSatisfy { $0 >= 0 && $0 <= 1 })
         // Write in two regions, as tiles would.
         rgb.withUnsafeBufferPointer { p in
-            RGBTiles.write(dst.planes(leftSited: left), c, x: 0, y: 0, w: 12, h: 18, from: p.baseAddress!, srcStride: 24, planeStride: 24 * 18)
-            RGBTiles.write(dst.planes(leftSited: left), c, x: 12, y: 0, w: 12, h: 18, from: p.baseAddress! + 12, srcStride: 24,
-                           planeStride: 24 * 18)
+            #expect(RGBTiles.write(dst.planes(leftSited: left), c, x: 0, y: 0, w: 12, h: 18, from: p.baseAddress!, srcStride: 24,
+                                   planeStride: 24 * 18))
+            #expect(RGBTiles.write(dst.planes(leftSited: left), c, x: 12, y: 0, w: 12, h: 18, from: p.baseAddress! + 12, srcStride: 24,
+                                   planeStride: 24 * 18))
         }
         let unit = 1 << (depth - 8)
         var lumaErr = 0, chromaErr = 0

@@ -39,7 +39,15 @@ struct NCNNWeightReader {
         return bytes[offset..<(offset + n)]
     }
 
-    private static func aligned(_ n: Int) -> Int { (n + 3) / 4 * 4 }
+    /// Bytes of `count` values of `size` bytes, padded to 4 when `aligned`; more than the file
+    /// holds (or an overflowing product) is reported as the truncation it would be.
+    private func byteCount(_ count: Int, _ size: Int, aligned: Bool, _ layer: NCNNLayer, _ what: String) throws -> Int {
+        guard count <= remaining / size else {
+            throw NCNNError("\(source): \(what) of \(layer.label) needs \(count) values of \(size) bytes, "
+                            + "\(remaining) bytes left (truncated, or a count in the .param is wrong?)")
+        }
+        return aligned ? (count * size + 3) / 4 * 4 : count * size
+    }
 
     private static func floats(_ s: ArraySlice<UInt8>, _ count: Int) -> [Float] {
         s.withUnsafeBytes { raw in (0..<count).map { Float(bitPattern: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self)) } }
@@ -47,28 +55,31 @@ struct NCNNWeightReader {
 
     /// `count` values of `type` (0: tagged, 1: raw fp32).
     mutating func load(_ count: Int, type: Int, layer: NCNNLayer, what: String) throws -> Array {
-        precondition(count >= 0)
-        if type == 1 { return Array(values: NCNNWeightReader.floats(try take(count * 4, layer, what), count), int8: false) }
+        guard count >= 0 else { throw layer.fail("\(what): negative size \(count)") }
+        guard type == 0 || type == 1 else { throw layer.fail("\(what): weight storage type \(type) (0 or 1)") }
+        if type == 1 {
+            let raw = try take(try byteCount(count, 4, aligned: false, layer, what), layer, what)
+            return Array(values: NCNNWeightReader.floats(raw, count), int8: false)
+        }
         let tagBytes = try take(4, layer, "the storage tag of \(what)")
         let tag = tagBytes.withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }
-        let byteSum = tagBytes.reduce(0) { $0 + Int($1) }
         switch tag {
         case NCNNWeightReader.fp16Tag:
-            let raw = try take(NCNNWeightReader.aligned(count * 2), layer, "\(count) fp16 values of \(what)")
+            let raw = try take(try byteCount(count, 2, aligned: true, layer, what), layer, "\(count) fp16 values of \(what)")
             let values = raw.withUnsafeBytes { r in
                 (0..<count).map { Float(Float16(bitPattern: r.loadUnaligned(fromByteOffset: $0 * 2, as: UInt16.self))) }
             }
             return Array(values: values, int8: false)
         case NCNNWeightReader.int8Tag:
-            let raw = try take(NCNNWeightReader.aligned(count), layer, "\(count) int8 values of \(what)")
+            let raw = try take(try byteCount(count, 1, aligned: true, layer, what), layer, "\(count) int8 values of \(what)")
             return Array(values: raw.prefix(count).map { Float(Int8(bitPattern: $0)) }, int8: true)
         case NCNNWeightReader.scaledFP32Tag, 0:
-            return Array(values: NCNNWeightReader.floats(try take(count * 4, layer, "\(count) fp32 values of \(what)"), count),
-                         int8: false)
+            let raw = try take(try byteCount(count, 4, aligned: false, layer, what), layer, "\(count) fp32 values of \(what)")
+            return Array(values: NCNNWeightReader.floats(raw, count), int8: false)
         default:
-            precondition(byteSum != 0)
+            // Any other non-zero tag: a 256-entry table, then one index byte per value.
             let table = NCNNWeightReader.floats(try take(256 * 4, layer, "the quantization table of \(what)"), 256)
-            let indices = try take(NCNNWeightReader.aligned(count), layer, "\(count) table indices of \(what)")
+            let indices = try take(try byteCount(count, 1, aligned: true, layer, what), layer, "\(count) table indices of \(what)")
             return Array(values: indices.prefix(count).map { table[Int($0)] }, int8: false)
         }
     }

@@ -95,6 +95,7 @@ struct NCNNImporter {
             guard !inputSeen else { throw l.fail("a second Input layer: networks with several inputs are not supported") }
             inputSeen = true
             let c = try l.int(2, 0)
+            guard c <= 4 else { throw l.fail("the input has \(c) channels; upres runs 1 (luma) or 3 (RGB) channel models") }
             if c > 0 { declaredChannels = c }
             output(l, 0)
         case "Split", "Noop":
@@ -130,7 +131,9 @@ struct NCNNImporter {
         case "MemoryData":
             let w = try l.int(0, 0), h = try l.int(1, 0), d = try l.int(11, 0), c = try l.int(2, 0)
             guard d <= 1 else { throw l.fail("4-D constants are not supported") }
-            let count = max(w, 1) * max(h, 1) * max(c, 1)
+            guard let count = Checked.product([max(w, 1), max(h, 1), max(c, 1)]) else {
+                throw l.fail("a \(w)x\(h)x\(c) constant is too large")
+            }
             let values = try load(count, type: try l.int(21, 1), l, "data").values
             for t in l.tops { blobs[t] = .constant(values, w: max(w, 1), h: max(h, 1), c: max(c, 1)) }
         case "BinaryOp":
@@ -144,7 +147,7 @@ struct NCNNImporter {
         case "PixelShuffle":
             let r = try l.int(0, 1)
             guard try l.int(1, 0) == 0 else { throw l.fail("mode 1 (DCR channel order) is not supported") }
-            guard r >= 1 else { throw l.fail("upscale_factor \(r)") }
+            guard (1...GraphLimits.maxUpscaleFactor).contains(r) else { throw l.fail("upscale_factor \(r) is outside 1...\(GraphLimits.maxUpscaleFactor)") }
             let x = try one()
             output(l, r == 1 ? x : add(.pixelShuffle(r), [x], l.name))
         case "Interp":
@@ -170,6 +173,7 @@ struct NCNNImporter {
         case "BatchNorm":
             let x = try one()
             let c = try l.int(0, 0), eps = try l.float(1, 0)
+            guard c >= 1 else { throw l.fail("channels \(c)") }
             let slope = try load(c, type: 1, l, "slopes").values, mean = try load(c, type: 1, l, "means").values
             let variance = try load(c, type: 1, l, "variances").values, bias = try load(c, type: 1, l, "biases").values
             let a = (0..<c).map { slope[$0] / (variance[$0] + eps).squareRoot() }
@@ -185,9 +189,16 @@ struct NCNNImporter {
     private static func geometry(_ l: NCNNLayer) throws -> (k: Int, d: Int, s: Int, pads: [Int]) {
         let kw = try l.int(1, 0), kh = try l.int(11, kw)
         let dw = try l.int(2, 1), dh = try l.int(12, dw), sw = try l.int(3, 1), sh = try l.int(13, sw)
-        guard kw == kh, kw >= 1 else { throw l.fail("kernel \(kw)x\(kh): only square kernels are supported") }
-        guard dw == dh, sw == sh, dw >= 1, sw >= 1 else { throw l.fail("different dilations or strides per axis are not supported") }
+        guard kw == kh else { throw l.fail("kernel \(kw)x\(kh): only square kernels are supported") }
+        guard (1...GraphLimits.maxKernel).contains(kw) else { throw l.fail("kernel \(kw) is outside 1...\(GraphLimits.maxKernel)") }
+        guard dw == dh, sw == sh else { throw l.fail("different dilations or strides per axis are not supported") }
+        guard (1...GraphLimits.maxDilation).contains(dw), (1...GraphLimits.maxStride).contains(sw) else {
+            throw l.fail("dilation \(dw) or stride \(sw) is outside 1...\(GraphLimits.maxStride)")
+        }
         let left = try l.int(4, 0), right = try l.int(15, left), top = try l.int(14, left), bottom = try l.int(16, top)
+        for p in [top, left, bottom, right] where p != -233 && p != -234 && !(0...GraphLimits.maxPadding).contains(p) {
+            throw l.fail("padding \(p) is outside 0...\(GraphLimits.maxPadding)")
+        }
         return (kw, dw, sw, [top, left, bottom, right])
     }
 
@@ -394,7 +405,10 @@ struct NCNNImporter {
         guard try l.int(3, 0) == 0, try l.int(4, 0) == 0, try l.int(5, 0) == 0 else {
             throw l.fail("Interp to a fixed or dynamic output size is not supported (the network must scale by factors)")
         }
-        guard sy > 0, sx > 0 else { throw l.fail("scale factors \(sy), \(sx)") }
+        let factors: ClosedRange<Float> = (1 / GraphLimits.maxResizeFactor)...GraphLimits.maxResizeFactor
+        guard factors.contains(sy), factors.contains(sx) else {
+            throw l.fail("scale factors \(sy), \(sx) are outside \(factors.lowerBound)...\(factors.upperBound)")
+        }
         let align = try l.int(6, 0) != 0
         let mode: Resize.Mode
         switch type {
@@ -426,8 +440,9 @@ struct NCNNImporter {
             let axes = try l.array(11) ?? (0..<starts.count).map(Float.init)
             guard axes.count == starts.count, ends.count == starts.count else { throw l.fail("starts, ends and axes differ in length") }
             for (k, axisValue) in axes.enumerated() {
-                let axis = Int(axisValue) < 0 ? Int(axisValue) + 3 : Int(axisValue)
-                let start = Int(starts[k]), end = Int(ends[k])
+                let a = try l.integer(axisValue, "axis")
+                let axis = a < 0 ? a + 3 : a
+                let start = try l.integer(starts[k], "slice start"), end = try l.integer(ends[k], "slice end")
                 let untilEnd = end >= (1 << 29)   // INT_MAX: to the end
                 if axis == 0 && start == 0 && untilEnd { continue }
                 guard axis == 1 || axis == 2, start >= 0, untilEnd || end < 0 else {

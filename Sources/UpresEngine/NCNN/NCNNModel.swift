@@ -32,16 +32,19 @@ extension Model {
     ///     m.info.receptiveField   // side of the input window one output pixel depends on
     public convenience init(ncnnParam param: URL, bin: URL? = nil, overrides: NCNNOverrides = .init()) throws {
         let binURL = bin ?? param.deletingPathExtension().appendingPathExtension("bin")
-        let text: String
-        do { text = try String(contentsOf: param, encoding: .utf8) } catch {
-            throw NCNNError("\(param.path): cannot read the .param (\(error.localizedDescription))")
+        let paramData: Data
+        do { paramData = try ModelFileReader.read(param, limit: NCNNParamFile.maxBytes) } catch {
+            throw NCNNError("\(param.path): \(error)")
+        }
+        guard let text = String(data: paramData, encoding: .utf8) else {
+            throw NCNNError("\(param.path): not UTF-8 text, not an ncnn .param (binary .param.bin files are not supported)")
         }
         guard FileManager.default.fileExists(atPath: binURL.path) else {
             throw NCNNError("\(binURL.path): no weights file beside \(param.lastPathComponent) (an ncnn model is NAME.param + NAME.bin)")
         }
         let bytes: [UInt8]
-        do { bytes = [UInt8](try Data(contentsOf: binURL)) } catch {
-            throw NCNNError("\(binURL.path): cannot read the weights (\(error.localizedDescription))")
+        do { bytes = [UInt8](try ModelFileReader.read(binURL)) } catch {
+            throw NCNNError("\(binURL.path): \(error)")
         }
         let file = try NCNNParamFile(text: text, source: param.path)
         let imported = try NCNNImporter.build(file, weights: NCNNWeightReader(bytes: bytes, source: binURL.path), source: param.path)
@@ -115,7 +118,7 @@ enum NCNNModelBuilder {
         let info = ModelInfo(name: name, arch: "ncnn", scale: scale, inChannels: c, outChannels: c,
                              receptiveField: graph.receptiveField(scale: scale, channels: c),
                              macsPerPixel: try graph.multiplyAdds(input: probe) / (64 * 64), parameters: b.parameters,
-                             config: config, provenance: ["param": param, "bin": bin], metadata: metadata)
+                             config: config, provenance: ["param": param, "bin": bin], metadata: metadata, file: param)
         return (graph, info)
     }
 
