@@ -38,7 +38,12 @@ public struct DeinterlaceSetup: Sendable, Equatable {
             let name = ["tt", "bb", "tb", "bt"][Int(order.rawValue) - Int(AV_FIELD_TT.rawValue)]
             return DeinterlaceSetup(rate: rate, parity: -1, reason: "tagged interlaced (\(name))")
         }
-        let report = try InterlaceDetection.scan(path: input.path, stream: stream)
+        // Untagged: idet, but only where interlaced video exists (not RGB, palette or image
+        // codecs: PNG/QuickTime Animation in MOV, GIF, where idet misreads moving graphics).
+        let par = input.stream(stream).pointee.codecpar!
+        let pixels = AVPixelFormat(rawValue: par.pointee.format)
+        let neverInterlaced = PixelFormat.isRGB(pixels) || InterlaceDetection.progressiveOnlyCodecs.contains(par.pointee.codec_id)
+        let report = neverInterlaced && mode == .auto ? nil : try InterlaceDetection.scan(path: input.path, stream: stream)
         if let report, report.isInterlaced {
             return DeinterlaceSetup(rate: rate, parity: report.isTopFieldFirst ? 0 : 1, reason: report.summary)
         }

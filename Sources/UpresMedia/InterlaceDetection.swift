@@ -20,11 +20,12 @@ public struct InterlaceReport: Sendable, Equatable {
 
     public var interlacedFrames: Int { topFieldFirst + bottomFieldFirst }
 
-    /// Interlaced when a clear share of the frames (a fifth, and at least 5) is combed and
-    /// combed frames outnumber progressive ones two to one. Still or flat pictures come out
-    /// undetermined, and leave the video as it is.
+    /// Interlaced when most of the frames looked at (and at least 5) are combed and combed
+    /// frames outnumber progressive ones two to one. Still or flat pictures come out
+    /// undetermined, and leave the video as it is; so does a short clip of moving graphics
+    /// that idet finds combed in half its frames.
     public var isInterlaced: Bool {
-        interlacedFrames >= max(5, frames / 5) && interlacedFrames >= 2 * progressive
+        interlacedFrames >= 5 && 2 * interlacedFrames > frames && interlacedFrames >= 2 * progressive
     }
 
     public var isTopFieldFirst: Bool { topFieldFirst >= bottomFieldFirst }
@@ -36,6 +37,12 @@ public struct InterlaceReport: Sendable, Equatable {
 }
 
 public enum InterlaceDetection {
+    /// Codecs that only carry progressive pictures (images and screen/animation codecs).
+    public static let progressiveOnlyCodecs: Set<AVCodecID> = [
+        AV_CODEC_ID_PNG, AV_CODEC_ID_APNG, AV_CODEC_ID_GIF, AV_CODEC_ID_WEBP, AV_CODEC_ID_QTRLE, AV_CODEC_ID_BMP,
+        AV_CODEC_ID_TIFF, AV_CODEC_ID_MSRLE, AV_CODEC_ID_TSCC, AV_CODEC_ID_TSCC2, AV_CODEC_ID_RSCC,
+    ]
+
     /// True when a stream's field-order tag says interlaced (tt, bb, tb, bt).
     public static func isTagged(_ order: AVFieldOrder) -> Bool {
         order == AV_FIELD_TT || order == AV_FIELD_BB || order == AV_FIELD_TB || order == AV_FIELD_BT
