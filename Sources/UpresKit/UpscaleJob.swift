@@ -69,6 +69,8 @@ public struct JobResult: Sendable {
     public var stats: PipelineStats = PipelineStats()
     /// The last encoded frame's pts (source time base).
     public var lastFramePts: Int64? = nil
+    /// Frames an earlier, interrupted run had finished (resumed, not redone).
+    public var framesResumed: Int = 0
 }
 
 /// Upscales the main video stream of one input into one output file, copying every
