@@ -36,7 +36,9 @@ if [ -n "$missing" ]; then
     if [ -z "$(ls /var/lib/apt/lists/ 2>/dev/null | grep -v -e '^lock$' -e '^partial$' -e '^auxfiles$')" ]; then
         $SUDO apt-get update -qq >/dev/null
     fi
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null \
+    install() { DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null; }
+    # Stale package lists: update them once and try again.
+    install || { $SUDO apt-get update -qq >/dev/null && install; } \
         || { [ -z "$policy" ] || $SUDO rm -f "$policy"; fail "apt-get install$missing"; }
     [ -z "$policy" ] || $SUDO rm -f "$policy"
 fi

@@ -427,6 +427,7 @@ public final class UpscaleJob {
                              elapsed: Date().timeIntervalSince(started), warnings: warnings, interrupted: true, stats: stats)
         }
         if framesDecoded == 0 {
+            if interrupted { throw JobInterrupted() }   // stopped before a segment's first frame
             throw JobError(file: settings.input, message: "no video frame could be decoded (damaged or truncated file)")
         }
         if let code = readError {
