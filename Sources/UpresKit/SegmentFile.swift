@@ -200,3 +200,43 @@ final class SegmentFileReader {
         return true
     }
 }
+
+extension SegmentFileReader {
+    /// Writes one segment file holding the packets of `parts` (segment files from the same encoder
+    /// settings, in order) with the first part's stream parameters, as `join` reads several files;
+    /// copied in chunks, flushed to disk.
+    static func concatenate(_ parts: [URL], into path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let out = FileHandle(forWritingAtPath: path) else {
+            throw JobError(file: path, message: "cannot create a segment file: \(String(cString: strerror(errno)))")
+        }
+        defer { try? out.close() }
+        let m = SegmentFileWriter.magic.count
+        do {
+            for (i, part) in parts.enumerated() {
+                guard let h = FileHandle(forReadingAtPath: part.path) else {
+                    throw JobError(file: part.path, message: "cannot read a finished part; rerun with --restart")
+                }
+                defer { try? h.close() }
+                let head = try h.read(upToCount: m + 4) ?? Data()
+                guard head.count == m + 4, head.starts(with: SegmentFileWriter.magic) else {
+                    throw JobError(file: part.path, message: "not a complete upres segment; rerun with --restart")
+                }
+                let n = Int(head.withUnsafeBytes { Int32(littleEndian: $0.loadUnaligned(fromByteOffset: m, as: Int32.self)) })
+                let params = try h.read(upToCount: max(0, n)) ?? Data()
+                guard n >= 0, params.count == n else { throw JobError(file: part.path, message: "truncated segment; rerun with --restart") }
+                if i == 0 {
+                    try out.write(contentsOf: head)
+                    try out.write(contentsOf: params)
+                }
+                while let chunk = try h.read(upToCount: 4 << 20), !chunk.isEmpty {
+                    try out.write(contentsOf: chunk)
+                }
+            }
+            try out.synchronize()
+        } catch let e as JobError {
+            throw e
+        } catch {
+            throw JobError(file: path, message: "cannot write a segment: \(error.localizedDescription)")
+        }
+    }
+}

@@ -44,13 +44,13 @@ struct KeyframeIndex {
 
     /// Segment boundaries at keyframes, every `seconds` of source at least (deterministic from
     /// the input). Segment i covers [b[i-1], b[i]); the first starts at the file's start, the
-    /// last runs to its end.
-    func boundaries(every seconds: Double, timeBase: AVRational) -> [Int64] {
-        guard let first = times.first else { return [] }
+    /// last runs to its end. `from`, `to`: boundaries inside [from, to) only (parts of a segment).
+    func boundaries(every seconds: Double, timeBase: AVRational, from: Int64? = nil, to: Int64? = nil) -> [Int64] {
+        guard let first = from ?? times.first else { return [] }
         let step = Int64(max(1, seconds / av_q2d(timeBase)))
         var out: [Int64] = []
         var last = first
-        for k in keyframes where k > first && k - last >= step {
+        for k in keyframes where k > first && k - last >= step && to.map({ k < $0 }) ?? true {
             out.append(k)
             last = k
         }
@@ -173,53 +173,64 @@ extension UpscaleJob {
         return parts.joined(separator: "|")
     }
 
-    /// Segments into the work folder (skipping those a previous run finished), then the join:
-    /// segments stream-copied with the source's other streams into the output.
-    func runSegmented(control: JobControl, onStart: (PipelineStats) -> Void,
-                      progress: @escaping (PipelineStats) -> Void) throws -> JobResult {
-        let started = Date()
-        let fm = FileManager.default
-        let work = workFolder
+    /// The lock and state of the work folder `work` (made if missing) of a resumable run that
+    /// writes `target`: the saved state when input and settings (`key`) match, else a new plan
+    /// (`plan`: the parts' boundaries and frame counts).
+    func openWork(_ work: URL, target: String, key: String,
+                  plan: () throws -> (boundaries: [Int64], frames: [Int])) throws -> (JobLock, JobState) {
         if mkdir(work.path, 0o755) != 0 && errno != EEXIST {
-            throw JobError(file: outputPath, message: "cannot write in \(OutputGuard.folder(of: outputPath)): \(String(cString: strerror(errno)))")
+            throw JobError(file: target, message: "cannot write in \(OutputGuard.folder(of: target)): \(String(cString: strerror(errno)))")
         }
-        let lock = try JobLock(work.appendingPathComponent("lock"), output: outputPath)
+        let lock = try JobLock(work.appendingPathComponent("lock"), output: target)
         let stateURL = work.appendingPathComponent("state.json")
         let fingerprint = try InputFingerprint.of(settings.input)
-        let key = settingsKey
-        var state: JobState
         if let old = JobState.load(stateURL), !settings.restart {
             var changed: [String] = []
             if old.fingerprint != fingerprint { changed.append("the input file changed") }
             if old.settings != key { changed.append("the settings differ") }
             if !changed.isEmpty {
-                throw JobError(file: outputPath, message: "a previous run left a resumable job in \(work.path), but "
+                throw JobError(file: target, message: "a previous run left a resumable job in \(work.path), but "
                                + changed.joined(separator: " and ") + "; rerun with the same input and settings to "
                                + "resume, or add --restart to start over")
             }
-            state = old
-        } else {
-            if settings.restart { try? removeSegments(work) }
-            let index = try KeyframeIndex.scan(settings.input, stream: videoStream, plan: decodePlan)
-            let b = index.boundaries(every: settings.segmentSeconds, timeBase: input.stream(videoStream).pointee.time_base)
-            let bounds: [Int64?] = [nil] + b.map { $0 }
-            let ends: [Int64?] = b.map { $0 } + [nil]
-            state = JobState(input: settings.input, fingerprint: fingerprint, settings: key, boundaries: b,
-                             done: Array(repeating: false, count: b.count + 1),
-                             frames: zip(bounds, ends).map { index.frames(from: $0, to: $1) })
-            try state.save(stateURL)
+            return (lock, old)
         }
-        let total = state.frames.reduce(0, +)
-        let framesAtStart = zip(state.done, state.frames).filter(\.0).map(\.1).reduce(0, +)
+        if settings.restart { try? removeSegments(work) }
+        let p = try plan()
+        let state = JobState(input: settings.input, fingerprint: fingerprint, settings: key, boundaries: p.boundaries,
+                             done: Array(repeating: false, count: p.frames.count), frames: p.frames)
+        try state.save(stateURL)
+        return (lock, state)
+    }
+
+    /// Parts of [start, end) at keyframes `segmentSeconds` apart at least: boundaries and frame counts.
+    func partPlan(_ index: KeyframeIndex, start: Int64? = nil, end: Int64? = nil) -> (boundaries: [Int64], frames: [Int]) {
+        let b = index.boundaries(every: settings.segmentSeconds, timeBase: input.stream(videoStream).pointee.time_base,
+                                 from: start, to: end)
+        let starts: [Int64?] = [start] + b.map { $0 }
+        let ends: [Int64?] = b.map { $0 } + [end]
+        return (b, zip(starts, ends).map { index.frames(from: $0, to: $1) })
+    }
+
+    /// Runs the parts of `state` a previous run did not finish, each into its file in `work`,
+    /// saving the state after each. The parts cover [start, end); `framesBefore` frames of the
+    /// job come before them, of `framesTotal` (progress). A graceful stop cuts the part it is in
+    /// after its last encoded frame (the rest becomes a part of its own).
+    func runParts(_ state: inout JobState, work: URL, start: Int64? = nil, end: Int64? = nil, framesBefore: Int = 0,
+                  framesTotal: Int? = nil, started: Date, control: JobControl, onStart: (PipelineStats) -> Void,
+                  progress: @escaping (PipelineStats) -> Void) throws -> (last: JobResult?, warnings: [String]) {
+        let stateURL = work.appendingPathComponent("state.json")
+        let total = framesTotal ?? state.frames.reduce(0, +)
+        let framesAtStart = framesBefore + zip(state.done, state.frames).filter(\.0).map(\.1).reduce(0, +)
         var startNotified = false
         var last: JobResult? = nil
         var passWarnings: [String] = []
         for i in state.done.indices where !state.done[i] {
             if control.stopRequested { break }
-            let spec = SegmentSpec(start: i == 0 ? nil : state.boundaries[i - 1],
-                                   end: i < state.boundaries.count ? state.boundaries[i] : nil,
+            let spec = SegmentSpec(start: i == 0 ? start : state.boundaries[i - 1],
+                                   end: i < state.boundaries.count ? state.boundaries[i] : end,
                                    path: segmentURL(work, i).path,
-                                   framesBefore: state.frames[..<i].reduce(0, +), framesAtStart: framesAtStart,
+                                   framesBefore: framesBefore + state.frames[..<i].reduce(0, +), framesAtStart: framesAtStart,
                                    framesTotal: total, jobStarted: started)
             let r: JobResult
             do {
@@ -228,7 +239,7 @@ extension UpscaleJob {
                 }, progress: progress)
             } catch {
                 // Nothing finished yet and not interrupted: leave no work folder behind.
-                if !(error is JobInterrupted) && !state.done.contains(true) { try? fm.removeItem(at: work) }
+                if !(error is JobInterrupted) && !state.done.contains(true) { try? FileManager.default.removeItem(at: work) }
                 throw error
             }
             passWarnings.append(contentsOf: r.warnings.filter { !passWarnings.contains($0) && !warnings.contains($0) })
@@ -256,6 +267,22 @@ extension UpscaleJob {
             s.output = outputPath
             onStart(s)
         }
+        return (last, passWarnings)
+    }
+
+    /// Segments into the work folder (skipping those a previous run finished), then the join:
+    /// segments stream-copied with the source's other streams into the output.
+    func runSegmented(control: JobControl, onStart: (PipelineStats) -> Void,
+                      progress: @escaping (PipelineStats) -> Void) throws -> JobResult {
+        let started = Date()
+        let fm = FileManager.default
+        let work = workFolder
+        let (lock, saved) = try openWork(work, target: outputPath, key: settingsKey) {
+            partPlan(try KeyframeIndex.scan(settings.input, stream: videoStream, plan: decodePlan))
+        }
+        var state = saved
+        let (last, passWarnings) = try runParts(&state, work: work, started: started, control: control,
+                                                onStart: onStart, progress: progress)
         let finished = state.done.allSatisfy { $0 }
         let doneCount = state.done.prefix { $0 }.count
         let files = (0..<doneCount).map { segmentURL(work, $0) }
@@ -287,72 +314,7 @@ extension UpscaleJob {
         return r
     }
 
-    // MARK: - Segments for many machines
-
-    /// Segment `k` (1-based) of `n`'s file: beside the output, `NAME.EXT.segment-K-of-N`.
-    public func segmentPath(_ k: Int, of n: Int) -> String { "\(outputPath).segment-\(k)-of-\(n)" }
-
-    /// The deterministic split of the input into `n` segments: (start, end) pts per segment.
-    func plan(segments n: Int) throws -> [(start: Int64?, end: Int64?, frames: Int)] {
-        let index = try KeyframeIndex.scan(settings.input, stream: videoStream, plan: decodePlan)
-        let b = index.boundaries(count: n)
-        var out: [(Int64?, Int64?, Int)] = []
-        for i in 0..<n {
-            let start: Int64? = i == 0 ? nil : (i - 1 < b.count ? b[i - 1] : Int64.max)
-            let end: Int64? = i < b.count ? b[i] : nil
-            let empty = i > b.count
-            out.append((start, end, empty ? 0 : index.frames(from: start, to: end)))
-        }
-        return out
-    }
-
-    /// Processes only segment `k` of `n` (frame-accurate, keyframe-aligned, the same split on
-    /// every machine) into `segmentPath(k, of: n)`; `upres join` assembles the output.
-    public func runSegment(_ k: Int, of n: Int, control: JobControl = JobControl(), onStart: (PipelineStats) -> Void = { _ in },
-                           progress: @escaping (PipelineStats) -> Void = { _ in }) throws -> JobResult {
-        precondition(k >= 1 && k <= n, "segment \(k) of \(n)")
-        let parts = try plan(segments: n)
-        let part = parts[k - 1]
-        guard part.frames > 0 else {
-            var r = emptyResult(Date())
-            r.output = segmentPath(k, of: n)
-            r.warnings.append("segment \(k) of \(n) is empty: the input has too few keyframes for \(n) segments")
-            return r
-        }
-        let spec = SegmentSpec(start: part.start, end: part.end, path: segmentPath(k, of: n),
-                               framesBefore: parts[..<(k - 1)].map(\.frames).reduce(0, +), framesAtStart: 0,
-                               framesTotal: parts.map(\.frames).reduce(0, +), jobStarted: Date())
-        let r = try runPass(segment: spec, control: control, onStart: onStart, progress: progress)
-        if r.interrupted {
-            // A cut segment is not segment k: nothing is kept, a rerun does it whole.
-            try? FileManager.default.removeItem(atPath: segmentPath(k, of: n))
-            throw JobInterrupted()
-        }
-        return r
-    }
-
-    /// Joins the `n` segment files (made by `runSegment` anywhere, with the same settings) with the
-    /// source's other streams into the output. Empty segments of the plan need no file.
-    public func joinSegments(_ n: Int) throws -> JobResult {
-        let started = Date()
-        let parts = try plan(segments: n)
-        var files: [URL] = []
-        for (i, part) in parts.enumerated() where part.frames > 0 {
-            let path = segmentPath(i + 1, of: n)
-            guard FileManager.default.fileExists(atPath: path) else {
-                throw JobError(file: outputPath, message: "segment \(i + 1) of \(n) is missing (\(path)); run it with --segments \(n) --segment \(i + 1)")
-            }
-            files.append(URL(fileURLWithPath: path))
-        }
-        let j = try joinStaged(files, target: outputPath, overwrite: settings.overwrite, partial: false)
-        var r = emptyResult(started)
-        r.framesEncoded = j.frames
-        r.framesDecoded = j.frames
-        r.copiedStreams = j.copied
-        return r
-    }
-
-    private func segmentURL(_ work: URL, _ i: Int, cut: Bool = false) -> URL {
+    func segmentURL(_ work: URL, _ i: Int, cut: Bool = false) -> URL {
         work.appendingPathComponent(String(format: cut ? "segment-%05d.cut" : "segment-%05d.seg", i))
     }
 
@@ -365,13 +327,13 @@ extension UpscaleJob {
         try fm.moveItem(at: segmentURL(work, i, cut: true), to: segmentURL(work, i))
     }
 
-    private func removeSegments(_ work: URL) throws {
+    func removeSegments(_ work: URL) throws {
         for f in try FileManager.default.contentsOfDirectory(atPath: work.path) where f.hasPrefix("segment-") || f.hasPrefix("state") {
             try FileManager.default.removeItem(at: work.appendingPathComponent(f))
         }
     }
 
-    private func emptyResult(_ started: Date) -> JobResult {
+    func emptyResult(_ started: Date) -> JobResult {
         JobResult(output: outputPath, framesDecoded: 0, framesEncoded: 0, framesExpected: nil,
                   inputSize: (sourceFormat.width, sourceFormat.height), outputSize: (encodeFormat.width, encodeFormat.height),
                   encoder: String(cString: encoderCodec.pointee.name), pixelFormat: PixelFormat.name(encodeFormat.pixelFormat),
@@ -379,7 +341,7 @@ extension UpscaleJob {
     }
 
     /// `join` into a temporary file beside `target`, renamed into place only when complete.
-    private func joinStaged(_ segments: [URL], target: String, overwrite: Bool, partial: Bool) throws -> (frames: Int, copied: Int) {
+    func joinStaged(_ segments: [URL], target: String, overwrite: Bool, partial: Bool) throws -> (frames: Int, copied: Int) {
         let staging = try OutputStaging(finalPath: target, overwrite: overwrite)
         do {
             let j = try join(segments, into: staging.writePath, target: target, partial: partial)

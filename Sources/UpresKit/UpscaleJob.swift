@@ -75,6 +75,8 @@ public struct JobResult: Sendable {
     public var stats: PipelineStats = PipelineStats()
     /// The last encoded frame's pts (source time base).
     public var lastFramePts: Int64? = nil
+    /// Frames an earlier, interrupted run had finished (resumed, not redone).
+    public var framesResumed: Int = 0
 }
 
 /// Upscales the main video stream of one input into one output file, copying every
@@ -491,6 +493,7 @@ public final class UpscaleJob {
                              elapsed: Date().timeIntervalSince(started), warnings: warnings, interrupted: true, stats: stats)
         }
         if framesDecoded == 0 {
+            if interrupted { throw JobInterrupted() }   // stopped before a segment's first frame
             throw JobError(file: settings.input, message: "no video frame could be decoded (damaged or truncated file)")
         }
         if let code = readError {

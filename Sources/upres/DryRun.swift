@@ -5,10 +5,12 @@ import UpresKit
 import UpresMedia
 
 /// `--dry-run`: what a batch would do, without writing anything: each input's output, sizes,
-/// frame count and an estimated time from a quick engine benchmark at the input's size.
+/// frame count and an estimated time from a quick engine benchmark at the input's size; with
+/// `segments`, the split of each input into that many segments (`--segments N`) and each one's time.
 enum DryRun {
     static func print(_ files: [String], output: (String) -> String?, factory: any UpscalerFactory, size: TargetSize,
-                      encoder: EncoderSettings, overwrite: Bool, threads: Int32, source: SourceOptions) throws {
+                      encoder: EncoderSettings, overwrite: Bool, threads: Int32, source: SourceOptions,
+                      segments: Int? = nil) throws {
         var secondsPerFrame: [String: Double] = [:]
         var total = 0.0
         var failed = 0
@@ -39,6 +41,11 @@ enum DryRun {
                     line += ", about \(clock(t))"
                 }
                 Swift.print(line)
+                if let n = segments {
+                    let key = "\(s.width)x\(s.height)"
+                    printSegments(try job.segmentPlan(n), count: n, secondsPerFrame: secondsPerFrame[key],
+                                  workers: (factory as? NetworkUpscalerFactory)?.settings.workers)
+                }
             } catch {
                 Swift.print("fail  \(input): \(error)")
                 failed += 1
@@ -49,6 +56,28 @@ enum DryRun {
                         + "with the tiles' context margins; decoding and encoding not included)")
         }
         if failed > 0 { throw ExitCode(ExitStatus.failed) }
+    }
+
+    /// The split into `count` segments: times, frames and (network upscalers) the estimated time of each.
+    static func printSegments(_ plan: [SegmentPlanEntry], count: Int, secondsPerFrame: Double?, workers: Int?) {
+        Swift.print("      \(count) segments, keyframe-aligned (the same split on every machine):")
+        Swift.print("      segment     start s       end s        frames   count  estimate")
+        for e in plan {
+            let k = String(e.number).leftPadded(7)
+            guard e.frames > 0, let start = e.start, let end = e.end else {
+                Swift.print("      \(k)  empty: too few keyframes for \(count) segments (its run writes nothing)")
+                continue
+            }
+            let range = "\(e.firstFrame)-\(e.firstFrame + e.frames - 1)"
+            let estimate = secondsPerFrame.map { clock($0 * Double(e.frames)) } ?? "-"
+            Swift.print("      \(k)  \(String(format: "%10.3f  %10.3f", start, end))  \(range.leftPadded(12))  "
+                        + "\(String(e.frames).leftPadded(6))  \(estimate.leftPadded(8))")
+        }
+        if let secondsPerFrame, let workers {
+            let longest = plan.map(\.frames).max() ?? 0
+            Swift.print("      per segment with \(workers) thread\(workers == 1 ? "" : "s") (--threads): the longest, about "
+                        + "\(clock(secondsPerFrame * Double(longest))), sets the time of the whole array")
+        }
     }
 
     /// Seconds per frame: the hard branch on one tile, times the tiles of a frame, over the workers.
@@ -68,3 +97,7 @@ enum DryRun {
 }
 
 
+
+extension String {
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}

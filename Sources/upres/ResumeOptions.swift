@@ -9,11 +9,11 @@ struct ResumeOptions: ParsableArguments {
     @Flag(help: "Write the output in one pass, without segments: an interrupted run cannot resume.")
     var noResume = false
 
-    @Option(help: ArgumentHelp("Seconds of source per segment, the unit of resume (segments start at keyframes).",
+    @Option(help: ArgumentHelp("Seconds of source per segment, the unit of resume (segments start at keyframes; with --segment K, the parts of segment K).",
                                valueName: "s"))
     var segmentSeconds: Double = 10
 
-    @Option(help: ArgumentHelp("Split the job into N segments (the same keyframe-aligned split on every machine): with --segment K, process only segment K into OUTPUT.segment-K-of-N; `upres join` assembles them.",
+    @Option(help: ArgumentHelp("Split the job into N segments (the same keyframe-aligned split on every machine): with --segment K, process only segment K into OUTPUT.segment-K-of-N (resumable: a rerun continues from its last finished part); with --dry-run, show the split and each segment's estimated time; `upres join` assembles them.",
                                valueName: "N"))
     var segments: Int?
 

@@ -183,8 +183,12 @@ struct Upscale: ParsableCommand {
             }
             defer { if made, let output { rmdir(output) } }
             try DryRun.print(files, output: outputPath, factory: factory, size: target, encoder: encoderSettings,
-                             overwrite: overwrite, threads: Int32(threads), source: source)
+                             overwrite: overwrite, threads: Int32(threads), source: source, segments: resume.segments)
             return
+        }
+        if resume.segments != nil && resume.segment == nil && !joining {
+            Diagnostics.error("--segments N needs --segment K (the segment this process does), upres join, or --dry-run")
+            throw ExitCode(ExitStatus.usage)
         }
         if let n = resume.segments, joining || resume.segment != nil {
             guard files.count == 1, let input = files.first else {
@@ -193,8 +197,9 @@ struct Upscale: ParsableCommand {
             }
             var settings = JobSettings(input: input, output: outputPath(input), size: target, upscaler: factory,
                                        encoder: encoderSettings, overwrite: overwrite, decoderThreads: Int32(threads))
-            settings.segmented = false
+            resume.apply(to: &settings)
             source.apply(to: &settings)
+            var stopped: String? = nil
             do {
                 let job = try UpscaleJob(settings)
                 if joining {
@@ -202,16 +207,34 @@ struct Upscale: ParsableCommand {
                     Diagnostics.write("upres: joined \(n) segments into \(job.outputPath): \(r.framesEncoded) frames, \(r.copiedStreams) streams copied")
                 } else {
                     let k = resume.segment!
-                    let r = try job.runSegment(k, of: n, control: Interrupts.control)
+                    let target = job.segmentPath(k, of: n)
+                    if !overwrite && FileManager.default.fileExists(atPath: target) {
+                        // A requeued or repeated task whose segment is complete: nothing to do.
+                        Diagnostics.write("upres: segment \(k) of \(n): done already (\(target) exists; --overwrite to redo it)")
+                        return
+                    }
+                    let r = try job.runSegment(k, of: n, control: Interrupts.control, resuming: { done, of in
+                        Diagnostics.write("upres: segment \(k) of \(n): resuming: \(done) of \(of) frames done by an earlier run")
+                    })
                     for w in r.warnings { Diagnostics.warning("\(input): \(w)") }
-                    Diagnostics.write("upres: segment \(k) of \(n): \(r.framesEncoded) frames -> \(job.segmentPath(k, of: n))")
+                    if r.interrupted {
+                        stopped = "\(input): segment \(k) of \(n) interrupted: \(r.framesEncoded) of \(r.framesExpected ?? 0) "
+                            + "frames done (kept in \(r.output)); rerun the same command to resume"
+                    } else {
+                        let resumed = r.framesResumed > 0 ? " (\(r.framesResumed) resumed from an earlier run)" : ""
+                        Diagnostics.write("upres: segment \(k) of \(n): \(r.framesEncoded) frames -> \(target)\(resumed)")
+                    }
                 }
             } catch is JobInterrupted {
-                Diagnostics.error("\(input): interrupted; the segment was not written")
-                throw ExitCode(ExitStatus.interrupted)
+                stopped = "\(input): interrupted; " + (resume.noResume ? "the segment was not written"
+                                                      : "rerun the same command to resume from the last finished part")
             } catch {
                 Diagnostics.error("\(error)")
                 throw ExitCode(ExitStatus.failed)
+            }
+            if let stopped {
+                Diagnostics.error(stopped)
+                throw ExitCode(ExitStatus.interrupted)
             }
             return
         }
