@@ -15,6 +15,9 @@
 #include <libavutil/opt.h>
 #include <libavutil/display.h>
 #include <libswscale/swscale.h>
+#include <libavfilter/avfilter.h>
+#include <libavfilter/buffersrc.h>
+#include <libavfilter/buffersink.h>
 
 // ---------------------------------------------------------------- FFmpeg error codes
 // AVERROR() / AVERROR_EOF are function-like or FFERRTAG macros: not importable.
