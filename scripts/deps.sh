@@ -3,7 +3,7 @@
 # Idempotent and quiet when everything is already installed.
 set -eu
 PKGS="libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev libavfilter-dev \
-libncurses-dev libdnnl-dev pkg-config ffmpeg tmux python3-yaml"
+libncurses-dev libdnnl-dev pkg-config ffmpeg tmux python3-yaml fonts-dejavu-core"
 missing=""
 for p in $PKGS; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

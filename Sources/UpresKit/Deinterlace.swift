@@ -61,7 +61,7 @@ final class FrameDeinterlacer {
     private let frameRate: AVRational
     private let timeBase: AVRational
     private let pixelFormat: AVPixelFormat
-    private var graph: FilterGraph? = nil
+    private var graph: FilterChain? = nil
     private let out = Frame()
     /// (pts, duration) of the frames pushed and not yet out, source time base.
     private var pending: [(pts: Int64, duration: Int64)] = []
@@ -83,7 +83,7 @@ final class FrameDeinterlacer {
                 // From the first frame, which is what the decoder really produces.
                 let format = VideoFormat(width: frame.width, height: frame.height, pixelFormat: frame.format,
                                          sampleAspectRatio: frame.pointer.pointee.sample_aspect_ratio)
-                graph = try FilterGraph(input: format, timeBase: sourceTimeBase, frameRate: frameRate,
+                graph = try FilterChain(input: format, timeBase: sourceTimeBase, frameRate: frameRate,
                                         filters: [("bwdif", setup.filterArgs)], outputPixelFormat: pixelFormat)
             }
             pending.append((frame.pts, frame.duration))

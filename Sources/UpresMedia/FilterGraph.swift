@@ -1,84 +1,107 @@
 import CFFmpeg
 import CUpresShims
 
-/// A linear libavfilter chain for the frames of one video stream:
-/// `buffer -> FILTER -> ... -> [format] -> buffersink`. Owns the graph (freed in `deinit`).
+/// Owns one libavfilter graph, built filter by filter with options set as values (no filter
+/// description string to escape): `buffer` sources take frames, `buffersink`s give them back.
 ///
-///     let g = try FilterGraph(input: format, timeBase: tb, frameRate: rate,
-///                             filters: [("bwdif", "mode=send_frame")])
-///     try g.push(frame); while try g.pull(into: out) { ... }
-///     try g.push(nil)    // end of stream: the filters flush what they hold
+///     let g = FilterGraph()
+///     let src = try g.addSource("in", format: format, timeBase: tb)
+///     let text = try g.add("drawtext", ["text": "50% done", "expansion": "none"])
+///     let sink = try g.addSink("out")
+///     try g.link(src, text); try g.link(text, sink); try g.configure()
+///     try g.push(frame, into: src); _ = try g.pull(from: sink, into: out)
 public final class FilterGraph {
-    private var graph: UnsafeMutablePointer<AVFilterGraph>?
-    private let source: UnsafeMutablePointer<AVFilterContext>
-    private let sink: UnsafeMutablePointer<AVFilterContext>
-    private let description: String
-    /// Time base and frame rate of the frames `pull` returns (filters may change both).
-    public let outputTimeBase: AVRational
-    public let outputFrameRate: AVRational
+    public typealias Node = UnsafeMutablePointer<AVFilterContext>
 
-    /// - Parameters:
-    ///   - input: size, pixel format and aspect of the frames pushed.
-    ///   - filters: filter names and their option strings, in order.
-    ///   - outputPixelFormat: frames leave in this format (a `format` filter at the end), else
-    ///     in whatever the last filter produces.
-    ///   - threads: libavfilter threads (0 = one per core).
-    public init(input: VideoFormat, timeBase: AVRational, frameRate: AVRational,
-                filters: [(name: String, args: String)], outputPixelFormat: AVPixelFormat? = nil,
-                threads: Int32 = 0) throws {
-        description = filters.map { $0.args.isEmpty ? $0.name : "\($0.name)=\($0.args)" }.joined(separator: ",")
-        guard let g = avfilter_graph_alloc() else { throw MediaInputError("avfilter_graph_alloc: out of memory") }
+    private let graph: UnsafeMutablePointer<AVFilterGraph>
+    private var count = 0
+
+    /// - Parameter threads: slice threads for filters that have them (0 = one per core).
+    public init(threads: Int32 = 1) {
+        guard let g = avfilter_graph_alloc() else { fatalError("avfilter_graph_alloc: out of memory") }
         graph = g
         g.pointee.nb_threads = threads
-        let context = "filter graph \(description)"
-        func make(_ name: String, _ label: String, _ args: String?) throws -> UnsafeMutablePointer<AVFilterContext> {
-            guard let filter = avfilter_get_by_name(name) else {
-                throw MediaInputError("this FFmpeg build has no '\(name)' filter (libavfilter)")
-            }
-            var ctx: UnsafeMutablePointer<AVFilterContext>? = nil
-            try avCheck(avfilter_graph_create_filter(&ctx, filter, label, args, nil, g),
-                        "avfilter_graph_create_filter", "\(name)=\(args ?? "") in \(context)")
-            return ctx!
-        }
-        let sar = input.sampleAspectRatio.num > 0 && input.sampleAspectRatio.den > 0
-            ? input.sampleAspectRatio : AVRational(num: 1, den: 1)
-        var args = "video_size=\(input.width)x\(input.height):pix_fmt=\(input.pixelFormat.rawValue)"
-            + ":time_base=\(timeBase.num)/\(timeBase.den):pixel_aspect=\(sar.num)/\(sar.den)"
-        if frameRate.num > 0 && frameRate.den > 0 { args += ":frame_rate=\(frameRate.num)/\(frameRate.den)" }
-        // A throwing init still runs deinit, which frees the graph and every filter in it.
-        source = try make("buffer", "in", args)
-        sink = try make("buffersink", "out", nil)
-        var chain: [UnsafeMutablePointer<AVFilterContext>] = [source]
-        for (i, f) in filters.enumerated() { chain.append(try make(f.name, "f\(i)", f.args)) }
-        if let out = outputPixelFormat {
-            chain.append(try make("format", "pixfmt", "pix_fmts=\(PixelFormat.name(out))"))
-        }
-        chain.append(sink)
-        for (a, b) in zip(chain, chain.dropFirst()) {
-            try avCheck(avfilter_link(a, 0, b, 0), "avfilter_link", context)
-        }
-        try avCheck(avfilter_graph_config(g, nil), "avfilter_graph_config", context)
-        outputTimeBase = av_buffersink_get_time_base(sink)
-        outputFrameRate = av_buffersink_get_frame_rate(sink)
     }
 
-    deinit { avfilter_graph_free(&graph) }
-
-    /// Feeds a frame (the graph takes its own reference; `frame` stays the caller's), or nil at
-    /// the end of the stream.
-    public func push(_ frame: Frame?) throws {
-        let flags = Int32(AV_BUFFERSRC_FLAG_KEEP_REF)
-        try avCheck(av_buffersrc_add_frame_flags(source, frame?.pointer, frame == nil ? 0 : flags),
-                    "av_buffersrc_add_frame_flags", "filter graph \(description)")
+    deinit {
+        var g: UnsafeMutablePointer<AVFilterGraph>? = graph
+        avfilter_graph_free(&g)
     }
 
-    /// The next filtered frame into `frame` (timestamps in `outputTimeBase`); false when the
-    /// filters need more input or have flushed everything.
-    public func pull(into frame: Frame) throws -> Bool {
+    /// Adds and initialises a filter; an option the filter does not have is an error.
+    @discardableResult
+    public func add(_ filter: String, _ options: [String: String] = [:], name: String? = nil) throws -> Node {
+        guard let f = avfilter_get_by_name(filter) else {
+            throw MediaInputError("this FFmpeg build has no '\(filter)' filter")
+        }
+        count += 1
+        let instance = name ?? "\(filter)_\(count)"
+        guard let ctx = avfilter_graph_alloc_filter(graph, f, instance) else {
+            fatalError("avfilter_graph_alloc_filter: out of memory")
+        }
+        var dict: OpaquePointer? = nil
+        defer { av_dict_free(&dict) }
+        for (k, v) in options { av_dict_set(&dict, k, v, 0) }
+        try avCheck(avfilter_init_dict(ctx, &dict), "avfilter_init_dict",
+                    "setting up the \(filter) filter with \(options.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })")
+        if let left = av_dict_get(dict, "", nil, AV_DICT_IGNORE_SUFFIX) {
+            throw MediaInputError("the \(filter) filter has no option '\(String(cString: left.pointee.key))'")
+        }
+        return ctx
+    }
+
+    /// A `buffer` source for frames of `format` with timestamps in `timeBase`.
+    public func addSource(_ name: String, format: VideoFormat, timeBase: AVRational) throws -> Node {
+        let sar = format.sampleAspectRatio.num > 0 ? format.sampleAspectRatio : AVRational(num: 1, den: 1)
+        return try add("buffer", ["width": "\(format.width)", "height": "\(format.height)",
+                                  "pix_fmt": PixelFormat.name(format.pixelFormat),
+                                  "time_base": "\(timeBase.num)/\(timeBase.den)",
+                                  "pixel_aspect": "\(sar.num)/\(sar.den)"], name: name)
+    }
+
+    public func addSink(_ name: String) throws -> Node {
+        try add("buffersink", name: name)
+    }
+
+    public func link(_ from: Node, _ to: Node, fromPad: Int = 0, toPad: Int = 0) throws {
+        try avCheck(avfilter_link(from, UInt32(fromPad), to, UInt32(toPad)), "avfilter_link",
+                    "linking \(String(cString: from.pointee.name)) to \(String(cString: to.pointee.name))")
+    }
+
+    /// Checks the links and negotiates formats; call once, after every filter is linked.
+    public func configure() throws {
+        try avCheck(avfilter_graph_config(graph, nil), "avfilter_graph_config", "configuring a filter graph")
+    }
+
+    /// Sends a frame into a source (the graph takes its own reference), or nil for end of stream.
+    public func push(_ frame: Frame?, into source: Node) throws {
+        if let frame {
+            try avCheck(av_buffersrc_add_frame_flags(source, frame.pointer, Int32(AV_BUFFERSRC_FLAG_KEEP_REF)),
+                        "av_buffersrc_add_frame_flags", "filtering a frame")
+        } else {
+            try avCheck(av_buffersrc_add_frame_flags(source, nil, 0), "av_buffersrc_add_frame_flags", "ending a filter input")
+        }
+    }
+
+    public enum PullResult { case frame, needsInput, endOfStream }
+
+    /// The next frame out of a sink.
+    public func pull(from sink: Node, into frame: Frame) throws -> PullResult {
         frame.unref()
         let r = av_buffersink_get_frame(sink, frame.pointer)
-        if r >= 0 { return true }
-        if r == MediaError.tryAgain || r == MediaError.endOfFile { return false }
-        throw MediaError(code: r, function: "av_buffersink_get_frame", context: "filter graph \(description)")
+        if r >= 0 { return .frame }
+        if r == MediaError.tryAgain { return .needsInput }
+        if r == MediaError.endOfFile { return .endOfStream }
+        throw MediaError(code: r, function: "av_buffersink_get_frame", context: "filtering")
+    }
+
+    public func timeBase(of sink: Node) -> AVRational { av_buffersink_get_time_base(sink) }
+}
+
+extension Frame {
+    /// A metadata entry the filters attached to this frame (`lavfi.psnr.mse.y`...).
+    public func metadata(_ key: String) -> String? {
+        guard let e = av_dict_get(pointer.pointee.metadata, key, nil, 0) else { return nil }
+        return String(cString: e.pointee.value)
     }
 }

@@ -55,7 +55,7 @@ public enum InterlaceDetection {
         let decoder = try VideoDecoder(input: input, streamIndex: index, threads: 2)
         let st = input.stream(index)
         let packet = Packet(), frame = Frame(), out = Frame()
-        var graph: FilterGraph? = nil
+        var graph: FilterChain? = nil
         var report = InterlaceReport()
         var decoded = 0
 
@@ -80,7 +80,7 @@ public enum InterlaceDetection {
                     if graph == nil {
                         let format = VideoFormat(width: frame.width, height: frame.height, pixelFormat: frame.format,
                                                  sampleAspectRatio: frame.pointer.pointee.sample_aspect_ratio)
-                        graph = try FilterGraph(input: format, timeBase: st.pointee.time_base,
+                        graph = try FilterChain(input: format, timeBase: st.pointee.time_base,
                                                 frameRate: av_guess_frame_rate(input.context, st, nil),
                                                 filters: [("idet", "")], threads: 1)
                     }
