@@ -31,6 +31,13 @@ DEFAULTS = {
         "jpeg_prob": 0.0,         # share of LR patches passed through JPEG
         "jpeg_quality": [60, 95],
         "cache_mb": 1024,
+        # data v2 (data/prepare_v2.py): source v2 draws kinds / degradations by these weights
+        "source": "photos",       # photos (v1 sampler above) | v2
+        "v2_dir": None,           # default: <root>/v2
+        "kinds": None,            # {photo: w, art: w, text: w}; null = equal (not merged
+        "mix": None,              #   key by key): clean / jpeg / h264 / hevc / mpeg2 shares,
+        "mix_per_kind": None,     #   null = clean only; kind -> mix overrides `mix` per kind
+        "val_tags": ["clean", "h264-crf23-I"],  # LR versions of the v2 validation sets
     },
     "train": {
         "iters": 50000,
@@ -80,6 +87,9 @@ def resolve(cfg: dict, name: str | None = None) -> dict:
     out["runs_dir"] = str(out["runs_dir"] or root / "runs")
     out["data"]["train_dir"] = str(out["data"]["train_dir"] or root / "photos" / "train")
     out["data"]["val_dir"] = str(out["data"]["val_dir"] or root / "photos" / "val")
+    out["data"]["v2_dir"] = str(out["data"]["v2_dir"] or root / "v2")
+    if out["data"]["source"] not in ("photos", "v2"):
+        raise ValueError(f"data.source must be 'photos' or 'v2', got {out['data']['source']!r}")
     return out
 
 

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from .archs import build_model
 from .config import model_args
 from .data import PatchSampler, load_validation
+from .data_v2 import KINDS, MixSampler, load_validation_v2
 from .metrics import classic_upscale, psnr_y, ssim_y
 from .model_io import dump_yaml, load_any_model, load_checkpoint, load_matching, load_state_dict_any
 
@@ -104,11 +105,12 @@ def bicubic_reference(val_set, scale: int) -> dict:
 
 
 def resolve_source(source: str, runs_dir) -> Path:
-    """A path as given if it exists, else the run of that name in runs_dir."""
+    """A path as given if it exists, else the run (or a file in it, e.g. RUN/best.pt) of that
+    name in runs_dir."""
     p = Path(source)
     if p.exists():
         return p
-    if (Path(runs_dir) / source).is_dir():
+    if (Path(runs_dir) / source).exists():
         return Path(runs_dir) / source
     raise FileNotFoundError(f"'{source}' is neither a file/folder nor a run in {runs_dir}")
 
@@ -136,9 +138,15 @@ def run_training(cfg: dict, stop_after: int | None = None, log=print) -> dict:
     torch.manual_seed(seed)
     arch, margs = model_args(cfg)
     model = build_model(arch, **margs)
-    sampler = PatchSampler(dcfg["train_dir"], cfg["scale"], dcfg["lr_patch"], dcfg["channels"],
-                           seed=seed, jpeg_prob=dcfg["jpeg_prob"],
-                           jpeg_quality=dcfg["jpeg_quality"], cache_mb=dcfg["cache_mb"])
+    v2 = dcfg["source"] == "v2"
+    if v2:
+        sampler = MixSampler(dcfg["v2_dir"], cfg["scale"], dcfg["lr_patch"], dcfg["channels"],
+                             seed=seed, kinds=dcfg["kinds"], mix=dcfg["mix"],
+                             mix_per_kind=dcfg["mix_per_kind"])
+    else:
+        sampler = PatchSampler(dcfg["train_dir"], cfg["scale"], dcfg["lr_patch"], dcfg["channels"],
+                               seed=seed, jpeg_prob=dcfg["jpeg_prob"],
+                               jpeg_quality=dcfg["jpeg_quality"], cache_mb=dcfg["cache_mb"])
     opt = torch.optim.Adam(model.parameters(), lr=tcfg["lr"], betas=tuple(tcfg["betas"]),
                            weight_decay=tcfg["weight_decay"])
     iters = int(tcfg["iters"])
@@ -183,10 +191,23 @@ def run_training(cfg: dict, stop_after: int | None = None, log=print) -> dict:
     model.to(memory_format=mf)
     if teacher is not None:
         teacher.to(memory_format=mf)
-    val_set = load_validation(dcfg["val_dir"], cfg["scale"], dcfg["channels"], cfg["val"]["crop"])
+    if v2:  # one validation group per (kind, LR version); the headline is their mean
+        kinds = [k for k in KINDS if not dcfg["kinds"] or dcfg["kinds"].get(k, 0) > 0]
+        val_groups = load_validation_v2(dcfg["v2_dir"], cfg["scale"], kinds, dcfg["val_tags"],
+                                        cfg["val"]["crop"])
+        val_set = [x for g in val_groups.values() for x in g]
+    else:
+        val_set = load_validation(dcfg["val_dir"], cfg["scale"], dcfg["channels"], cfg["val"]["crop"])
+        val_groups = None
     if "bicubic_psnr" not in val_hist:
-        val_hist.update(bicubic_reference(val_set, cfg["scale"]))
-        val_hist["set"] = f"{len(val_set)} photos, crop {cfg['val']['crop']}"
+        if val_groups:
+            refs = {g: bicubic_reference(vs, cfg["scale"])["bicubic_psnr"] for g, vs in val_groups.items()}
+            val_hist.update(bicubic_psnr=float(np.mean(list(refs.values()))), bicubic_groups=refs)
+            val_hist["set"] = (f"v2 {', '.join(f'{g}: {len(vs)}' for g, vs in val_groups.items())}, "
+                               f"crop {cfg['val']['crop']}")
+        else:
+            val_hist.update(bicubic_reference(val_set, cfg["scale"]))
+            val_hist["set"] = f"{len(val_set)} photos, crop {cfg['val']['crop']}"
 
     def save_checkpoint():
         atomic_save({
@@ -200,11 +221,21 @@ def run_training(cfg: dict, stop_after: int | None = None, log=print) -> dict:
 
     def run_validation():
         nonlocal best
-        v = validate(model, val_set, cfg["scale"], cl)
-        val_hist.update(v, iteration=it)
+        extra = {}
+        if val_groups:
+            gv = {g: validate(model, vs, cfg["scale"], cl) for g, vs in val_groups.items()}
+            v = {"psnr": float(np.mean([r["psnr"] for r in gv.values()])),
+                 "ssim": float(np.mean([r["ssim"] for r in gv.values()])),
+                 "per_image": {g: r["per_image"] for g, r in gv.items()}}
+            extra["gain_groups"] = {g: round(r["psnr"] - val_hist["bicubic_groups"][g], 3)
+                                    for g, r in gv.items()}
+            extra["psnr_groups"] = {g: round(r["psnr"], 3) for g, r in gv.items()}
+        else:
+            v = validate(model, val_set, cfg["scale"], cl)
+        val_hist.update(v, iteration=it, **extra)
         emit("val", iteration=it, psnr=round(v["psnr"], 4), ssim=round(v["ssim"], 5),
              bicubic_psnr=round(val_hist["bicubic_psnr"], 4),
-             gain=round(v["psnr"] - val_hist["bicubic_psnr"], 4), per_image=v["per_image"])
+             gain=round(v["psnr"] - val_hist["bicubic_psnr"], 4), **extra, per_image=v["per_image"])
         if v["psnr"] > best:
             best = v["psnr"]
             atomic_save({"arch": arch, "model_config": margs, "config": cfg,
