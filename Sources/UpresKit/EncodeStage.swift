@@ -35,11 +35,21 @@ final class EncodeStage: @unchecked Sendable {
     /// The last encoded frame's pts (source time base): where a stopped segment was cut.
     private(set) var lastFramePts: Int64? = nil
     private(set) var encodeSeconds = 0.0
-    private(set) var failure: Error?
+    /// Set on the encode thread, read by the demuxing thread between packets.
+    var failure: Error? {
+        stateLock.lock()
+        defer { stateLock.unlock() }
+        return storedFailure
+    }
+    private var storedFailure: Error?
+    private let stateLock = NSLock()
     var stats: PipelineStats
-    /// Decode time, updated by the demuxing thread (read for the snapshot; a torn read of a
-    /// Double is not possible on x86-64/arm64, and the figure is informational).
-    nonisolated(unsafe) var decodeSeconds = 0.0
+    /// Decode time, added to by the demuxing thread, read by the encode thread for snapshots.
+    var decodeSeconds: Double {
+        get { stateLock.lock(); defer { stateLock.unlock() }; return storedDecodeSeconds }
+        set { stateLock.lock(); storedDecodeSeconds = newValue; stateLock.unlock() }
+    }
+    private var storedDecodeSeconds = 0.0
 
     init(encoder: VideoEncoder, out: PacketSink, videoOut: Int, videoOutTimeBase: AVRational, decoderTimeBase: AVRational,
          upscaledFormat: VideoFormat, encodeFormat: VideoFormat, sourceColour: ColourDescription,
@@ -82,7 +92,9 @@ final class EncodeStage: @unchecked Sendable {
                 try encode(frame, pipeline)
             }
         } catch {
-            failure = error
+            stateLock.lock()
+            storedFailure = error
+            stateLock.unlock()
             pipeline.abort()
         }
     }

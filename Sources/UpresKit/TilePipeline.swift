@@ -79,8 +79,8 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
     private var previousJob: FrameJob?
     private var previousWasKey = true
     private var submitted = 0
-    private var classifySeconds = 0.0
-    private var stitchSeconds = 0.0
+    private var classifySeconds = 0.0        // guarded by `lock`
+    private var stitchSeconds = 0.0          // guarded by `lock`
     /// Multiply-adds of one tile per class (from the sessions' graphs).
     private let tileMACs: [TileClass: Double]
     /// The family's learned tile classifier on a tile core (fp32, submitting thread).
@@ -213,15 +213,17 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
             try toNetworkSize.scale(source, into: base)
         }
         let t1 = ContinuousClock.now
-        stitchSeconds += (t1 - t0).seconds
 
         let job = FrameJob(index: submitted, source: source, base: base, output: out, depth: depth,
                            tiles: grid.tiles.count, previous: previousJob, chroma: rgb ? chromaShift : nil, leftSited: leftSited)
         submitted += 1
         try classify(job, isKey: source.isKeyFrame)
-        classifySeconds += (ContinuousClock.now - t1).seconds
+        let t2 = ContinuousClock.now
 
         lock.lock()
+        // Stage times are read by `fill` on the encode thread: updated under the lock.
+        stitchSeconds += (t1 - t0).seconds
+        classifySeconds += (t2 - t1).seconds
         inFlight.append(job)
         var pending = 0
         for t in grid.tiles where job.classes[t.index] != .flat {
@@ -344,7 +346,10 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
                 }
             }
         }
-        stitchSeconds += (ContinuousClock.now - t0).seconds
+        let stitched = (ContinuousClock.now - t0).seconds
+        lock.lock()
+        stitchSeconds += stitched
+        lock.unlock()
         return job.output
     }
 
