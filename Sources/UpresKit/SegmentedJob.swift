@@ -19,17 +19,25 @@ struct KeyframeIndex {
     var keyframes: [Int64] = []
     /// Presentation times of every video packet, sorted: frame counts per segment.
     var times: [Int64] = []
+    /// Decode times go back somewhere (a spliced or concatenated file): frames cannot be told
+    /// apart by time, so the video is one segment (cut by no boundary, done in one pass).
+    var jumpsBack = false
 
     static func scan(_ path: String, stream: Int) throws -> KeyframeIndex {
         let input = try InputFile(path: path)
         let packet = Packet()
         var index = KeyframeIndex()
+        var lastDts: Int64? = nil
         reading: while true {
             switch input.read(into: packet) {
             case .endOfFile, .error: break reading
             case .packet: break
             }
             guard Int(packet.streamIndex) == stream else { continue }
+            if packet.dts != noTimestamp {
+                if let last = lastDts, packet.dts <= last { index.jumpsBack = true }
+                lastDts = packet.dts
+            }
             let t = packet.pts != noTimestamp ? packet.pts : packet.dts
             guard t != noTimestamp else { continue }
             index.times.append(t)
@@ -44,7 +52,7 @@ struct KeyframeIndex {
     /// the input). Segment i covers [b[i-1], b[i]); the first starts at the file's start, the
     /// last runs to its end.
     func boundaries(every seconds: Double, timeBase: AVRational) -> [Int64] {
-        guard let first = times.first else { return [] }
+        guard let first = times.first, !jumpsBack else { return [] }
         let step = Int64(max(1, seconds / av_q2d(timeBase)))
         var out: [Int64] = []
         var last = first
@@ -58,7 +66,7 @@ struct KeyframeIndex {
     /// Boundaries for `count` segments of about equal frame counts, each at the first keyframe at
     /// or after its share (fewer when the input has too few keyframes: the last segments are empty).
     func boundaries(count: Int) -> [Int64] {
-        guard count > 1, let first = times.first else { return [] }
+        guard count > 1, let first = times.first, !jumpsBack else { return [] }
         var out: [Int64] = []
         for i in 1..<count {
             let target = times[min(times.count - 1, i * times.count / count)]
@@ -82,6 +90,8 @@ struct JobState: Codable, Equatable {
     var boundaries: [Int64]
     var done: [Bool]
     var frames: [Int]
+    /// `KeyframeIndex.jumpsBack`: a stopped segment is redone whole, not cut (nil in older states).
+    var timesJumpBack: Bool? = nil
 
     static func load(_ url: URL) -> JobState? {
         guard let data = try? Data(contentsOf: url) else { return nil }
@@ -182,7 +192,14 @@ extension UpscaleJob {
         }
         let lock = try JobLock(work.appendingPathComponent("lock"), output: outputPath)
         let stateURL = work.appendingPathComponent("state.json")
-        let fingerprint = try InputFingerprint.of(settings.input)
+        // A job that fails for good leaves no work folder; one stopped, or failed for a reason a
+        // rerun can get past (a full disk...), keeps its finished segments (`WorkFolderPolicy`).
+        func discard(after error: Error) -> Error {
+            if WorkFolderPolicy.discards(work, after: error) { try? fm.removeItem(at: work) }
+            return error
+        }
+        let fingerprint: String
+        do { fingerprint = try InputFingerprint.of(settings.input) } catch { throw discard(after: error) }
         let key = settingsKey
         var state: JobState
         if let old = JobState.load(stateURL), !settings.restart {
@@ -197,14 +214,17 @@ extension UpscaleJob {
             state = old
         } else {
             if settings.restart { try? removeSegments(work) }
-            let index = try KeyframeIndex.scan(settings.input, stream: videoStream)
-            let b = index.boundaries(every: settings.segmentSeconds, timeBase: input.stream(videoStream).pointee.time_base)
-            let bounds: [Int64?] = [nil] + b.map { $0 }
-            let ends: [Int64?] = b.map { $0 } + [nil]
-            state = JobState(input: settings.input, fingerprint: fingerprint, settings: key, boundaries: b,
-                             done: Array(repeating: false, count: b.count + 1),
-                             frames: zip(bounds, ends).map { index.frames(from: $0, to: $1) })
-            try state.save(stateURL)
+            do {
+                let index = try KeyframeIndex.scan(settings.input, stream: videoStream)
+                let b = index.boundaries(every: settings.segmentSeconds, timeBase: input.stream(videoStream).pointee.time_base)
+                let bounds: [Int64?] = [nil] + b.map { $0 }
+                let ends: [Int64?] = b.map { $0 } + [nil]
+                state = JobState(input: settings.input, fingerprint: fingerprint, settings: key, boundaries: b,
+                                 done: Array(repeating: false, count: b.count + 1),
+                                     frames: zip(bounds, ends).map { index.frames(from: $0, to: $1) })
+                state.timesJumpBack = index.jumpsBack
+                try state.save(stateURL)
+            } catch { throw discard(after: error) }
         }
         let total = state.frames.reduce(0, +)
         let framesAtStart = zip(state.done, state.frames).filter(\.0).map(\.1).reduce(0, +)
@@ -224,11 +244,15 @@ extension UpscaleJob {
                     if !startNotified { startNotified = true; onStart(s) }
                 }, progress: progress)
             } catch {
-                // Nothing finished yet and not interrupted: leave no work folder behind.
-                if !(error is JobInterrupted) && !state.done.contains(true) { try? fm.removeItem(at: work) }
-                throw error
+                throw discard(after: error)
             }
             passWarnings.append(contentsOf: r.warnings.filter { !passWarnings.contains($0) && !warnings.contains($0) })
+            if r.interrupted && state.timesJumpBack == true {
+                // No time to cut at: the segment is redone whole by the rerun.
+                try? fm.removeItem(at: segmentURL(work, i))
+                last = r
+                break
+            }
             if r.interrupted, let cut = r.lastFramePts.map({ $0 + 1 }), r.framesEncoded > 0,
                spec.end.map({ cut < $0 }) ?? true {
                 // A graceful stop cut this segment short after its last encoded frame: split it,
@@ -270,7 +294,9 @@ extension UpscaleJob {
             r.elapsed = Date().timeIntervalSince(started)
             return r
         }
-        let j = try joinStaged(files, target: outputPath, overwrite: settings.overwrite, partial: false)
+        let j: (frames: Int, copied: Int, warnings: [String])
+        do { j = try joinStaged(files, target: outputPath, overwrite: settings.overwrite, partial: false) }
+        catch { throw discard(after: error) }
         withExtendedLifetime(lock) {}
         try? removeSegments(work)
         try? fm.removeItem(at: work)
@@ -280,7 +306,7 @@ extension UpscaleJob {
         r.framesDecoded = j.frames
         r.copiedStreams = j.copied
         r.elapsed = Date().timeIntervalSince(started)
-        r.warnings = warnings + passWarnings
+        r.warnings = warnings + passWarnings + j.warnings
         return r
     }
 
@@ -346,6 +372,7 @@ extension UpscaleJob {
         r.framesEncoded = j.frames
         r.framesDecoded = j.frames
         r.copiedStreams = j.copied
+        r.warnings += j.warnings
         return r
     }
 
@@ -376,7 +403,7 @@ extension UpscaleJob {
     }
 
     /// `join` into a temporary file beside `target`, renamed into place only when complete.
-    private func joinStaged(_ segments: [URL], target: String, overwrite: Bool, partial: Bool) throws -> (frames: Int, copied: Int) {
+    private func joinStaged(_ segments: [URL], target: String, overwrite: Bool, partial: Bool) throws -> (frames: Int, copied: Int, warnings: [String]) {
         let staging = try OutputStaging(finalPath: target, overwrite: overwrite)
         do {
             let j = try join(segments, into: staging.writePath, target: target, partial: partial)
@@ -391,7 +418,7 @@ extension UpscaleJob {
     /// Writes the output: the segments' video packets (stream copy, in order) interleaved by
     /// time with the source's other streams. `partial`: the other streams stop where the
     /// video does.
-    func join(_ segments: [URL], into path: String, target: String, partial: Bool) throws -> (frames: Int, copied: Int) {
+    func join(_ segments: [URL], into path: String, target: String, partial: Bool) throws -> (frames: Int, copied: Int, warnings: [String]) {
         guard !segments.isEmpty else { throw JobError(file: target, message: "internal: no segment to join") }
         let out: OutputFile
         do { out = try OutputFile(path: path, format: muxer) } catch { throw JobError(file: target, message: "\(error)") }
@@ -399,11 +426,12 @@ extension UpscaleJob {
         // each segment file): the same header a one-pass run writes.
         let first = try SegmentFileReader(path: segments[0].path)
         let segmentTimeBase = try StreamParameters.timeBase(first.parameters)
-        let (streamMap, copied) = try configureOutput(out, target: target, segment: false) { ost in
+        let streams = try configureOutput(out, target: target, segment: false) { ost in
             try StreamParameters.decode(first.parameters, into: ost.pointee.codecpar)
             ost.pointee.codecpar.pointee.codec_tag = 0
             ost.pointee.time_base = segmentTimeBase
         }
+        let (streamMap, copied) = (streams.map, streams.copied)
         let videoOut = streamMap[videoStream]
         let videoTB = out.stream(videoOut).pointee.time_base
 
@@ -478,16 +506,12 @@ extension UpscaleJob {
                     otherPending = false
                     break
                 }
-                let ost = out.stream(streamMap[i])
-                other.rescaleTimestamps(from: ist.pointee.time_base, to: ost.pointee.time_base)
-                other.streamIndex = Int32(streamMap[i])
-                other.pointer.pointee.pos = -1
-                do { try out.write(other) } catch { throw JobError(file: target, message: "\(error)") }
+                do { try streams.write(other, from: source, via: out.write) } catch { throw JobError(file: target, message: "\(error)") }
                 otherPending = false
                 if !otherDone { nextOther() }
             }
         }
         do { try out.finish() } catch { throw JobError(file: target, message: "\(error)") }
-        return (frames, copied)
+        return (frames, copied, streams.warnings)
     }
 }

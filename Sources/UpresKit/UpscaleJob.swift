@@ -242,6 +242,7 @@ public final class UpscaleJob {
 
         var streamMap = [Int](repeating: -1, count: input.streamCount)
         var copied = 0
+        var streams: OutputStreams? = nil
         var segmentFile: SegmentFileWriter? = nil
         if segment != nil {
             let par = avcodec_parameters_alloc()!
@@ -252,11 +253,12 @@ public final class UpscaleJob {
             segmentFile = try SegmentFileWriter(path: staging.writePath, parameters: par, timeBase: encoder.timeBase)
         }
         if let out {
-            (streamMap, copied) = try configureOutput(out, target: target, segment: false) { ost in
+            let s = try configureOutput(out, target: target, segment: false) { ost in
                 try avCheck(avcodec_parameters_from_context(ost.pointee.codecpar, encoder.context),
                             "avcodec_parameters_from_context", "video stream")
                 ost.pointee.time_base = encoder.timeBase
             }
+            (streams, streamMap, copied) = (s, s.map, s.copied)
         } else {
             streamMap[videoStream] = 0
         }
@@ -381,12 +383,8 @@ public final class UpscaleJob {
                         }
                     }
                     try drainDecoder()
-                } else if let out, index < streamMap.count, streamMap[index] >= 0 {
-                    let ost = out.stream(streamMap[index])
-                    packet.rescaleTimestamps(from: input.stream(index).pointee.time_base, to: ost.pointee.time_base)
-                    packet.streamIndex = Int32(streamMap[index])
-                    packet.pointer.pointee.pos = -1
-                    try stage.write(packet)
+                } else if let streams, streams.carries(index) {
+                    try streams.write(packet, from: input, via: stage.write)
                 }
             }
             // End of input (or a graceful stop): drain the decoder, the pipeline, then the
@@ -425,6 +423,7 @@ public final class UpscaleJob {
                              elapsed: Date().timeIntervalSince(started), warnings: warnings, interrupted: true, stats: stats)
         }
         if framesDecoded == 0 {
+            if interrupted { throw JobInterrupted() }   // stopped before the segment's first frame
             throw JobError(file: settings.input, message: "no video frame could be decoded (damaged or truncated file)")
         }
         if let code = readError {
@@ -442,6 +441,7 @@ public final class UpscaleJob {
             warnings.append("input ends early: video stops at \(String(format: "%.2f", lastFrameEnd)) s of "
                             + "\(String(format: "%.2f", streamEnd)) s (truncated file?); \(totalDecoded) frames recovered")
         }
+        warnings += streams?.warnings ?? []
         if state.adjustedTimestamps > 0 {
             warnings.append("\(state.adjustedTimestamps) frames had missing or out-of-order timestamps and were re-timed")
         }
@@ -461,7 +461,7 @@ public final class UpscaleJob {
     /// copies of every stream the container takes; a segment holds the video only), the
     /// container metadata and chapters, and writes the header.
     func configureOutput(_ out: OutputFile, target: String, segment: Bool,
-                         setVideo: (UnsafeMutablePointer<AVStream>) throws -> Void) throws -> (streamMap: [Int], copied: Int) {
+                         setVideo: (UnsafeMutablePointer<AVStream>) throws -> Void) throws -> OutputStreams {
         var streamMap = [Int](repeating: -1, count: input.streamCount)
         var copied = 0
         for i in 0..<input.streamCount {
@@ -530,7 +530,7 @@ public final class UpscaleJob {
             throw JobError(file: target, message: "cannot write in \(OutputGuard.folder(of: target)): \(e.message)")
         } catch { throw wrap(error, target) }
 
-        return (streamMap, copied)
+        return OutputStreams(out: out, map: streamMap, copied: copied)
     }
 
     /// Whether the output container wants codec headers out of band (MP4, MKV...).
