@@ -2,11 +2,14 @@ import CFFmpeg
 import UpresMedia
 
 /// The output file's streams as `UpscaleJob.configureOutput` set them up: where each input
-/// stream goes, and how the packets of the streams that are not the upscaled video get there
-/// (a stream copy, rescaled to the output time base, with broken timestamps repaired as the
-/// ffmpeg CLI does: `PacketTimestampRepair`).
+/// stream goes, and how the packets of the streams that are not the upscaled video get there:
+/// a stream copy, rescaled to the output time base, with broken timestamps repaired as the
+/// ffmpeg CLI does (`PacketTimestampRepair`) and, for AAC with ADTS headers (from MPEG-TS),
+/// the headers stripped and the stream's AudioSpecificConfig stated (`AACStreamConfig`), which
+/// MP4 and Matroska need in their header when writing into a pipe.
 ///
-/// Used on the demuxing thread only (one pass, or the segmented job's final mux).
+/// Made before the header is written; used on the demuxing thread only (one pass, or the
+/// segmented job's final mux).
 final class OutputStreams {
     /// Input stream index -> output stream index (-1: not in the output).
     let map: [Int]
@@ -14,12 +17,27 @@ final class OutputStreams {
     let copied: Int
     private let out: OutputFile
     private var repair: PacketTimestampRepair
+    /// By input stream index.
+    private var filters: [Int: BitstreamFilter] = [:]
 
-    init(out: OutputFile, map: [Int], copied: Int) {
+    init(out: OutputFile, input: InputFile, map: [Int], copied: Int, target: String) throws {
         self.out = out
         self.map = map
         self.copied = copied
         repair = PacketTimestampRepair(format: out.format)
+        // Into a file the muxers take the configuration from the first packet and rewrite their
+        // header at the end (stating it first would make Matroska's rewrite overrun the header).
+        guard StandardStream.isPipe(target), ["mp4", "mov", "ipod", "3gp", "matroska", "webm"].contains(out.formatName) else { return }
+        for i in 0..<min(map.count, input.streamCount) where map[i] >= 0 {
+            let ist = input.stream(i), ost = out.stream(map[i])
+            guard ist.pointee.codecpar.pointee.codec_id == AV_CODEC_ID_AAC, ist.pointee.codecpar.pointee.extradata_size == 0,
+                  AACStreamConfig.fillIfMissing(ost.pointee.codecpar) else { continue }
+            do {
+                filters[i] = try BitstreamFilter("aac_adtstoasc", parameters: ost.pointee.codecpar, timeBase: ost.pointee.time_base)
+            } catch {
+                throw JobError(file: target, message: "audio stream #\(i): \(error)")
+            }
+        }
     }
 
     /// Whether packets of input stream `index` go to the output.
@@ -33,12 +51,25 @@ final class OutputStreams {
         guard carries(index) else { return }
         let ost = out.stream(map[index])
         packet.rescaleTimestamps(from: input.stream(index).pointee.time_base, to: ost.pointee.time_base)
-        packet.streamIndex = Int32(map[index])
         packet.pointer.pointee.pos = -1
+        if let filter = filters[index] {
+            try filter.filter(packet) { try send($0, to: map[index], via: write) }
+        } else {
+            try send(packet, to: map[index], via: write)
+        }
+    }
+
+    private func send(_ packet: Packet, to output: Int, via write: (Packet) throws -> Void) throws {
+        packet.streamIndex = Int32(output)
         guard repair.fix(packet) else { return }
         try write(packet)
     }
 
     /// What was repaired or dropped, for the job's warnings.
-    var warnings: [String] { [repair.warning].compactMap { $0 } }
+    var warnings: [String] {
+        var w = [repair.warning].compactMap { $0 }
+        let rejected = filters.values.map(\.rejected).reduce(0, +)
+        if rejected > 0 { w.append("copied AAC audio: \(rejected) damaged packets dropped (bad ADTS headers)") }
+        return w
+    }
 }

@@ -155,11 +155,14 @@ enum InputFingerprint {
 }
 
 extension UpscaleJob {
-    /// Video outputs are written in segments (the unit of resume); images and image sequences
-    /// in one pass.
+    /// Video outputs are written in segments (the unit of resume); images, image sequences,
+    /// pipes (read or written once, in order) and raw frames (YUV4MPEG's packets point at
+    /// frames in memory) in one pass.
     var usesSegments: Bool {
         settings.segmented && !OutputNaming.isSequencePattern(outputPath)
             && !["image2", "image2pipe"].contains(String(cString: muxer.pointee.name))
+            && !StandardStream.isPipe(settings.input) && !StandardStream.isPipe(outputPath)
+            && encoderCodec.pointee.id != AV_CODEC_ID_WRAPPED_AVFRAME
     }
 
     /// The job's work folder beside the output: `.NAME.upres/` (state, lock, segments).

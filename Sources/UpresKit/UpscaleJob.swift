@@ -22,8 +22,10 @@ public struct JobInterrupted: Error, CustomStringConvertible, Sendable {
 /// Everything one upscaling run needs to know.
 public struct JobSettings: Sendable {
     public var input: String
-    /// nil = `OutputNaming.defaultOutput`.
+    /// nil = `OutputNaming.defaultOutput`. `-` (input or output): a pipe, `StandardStream`.
     public var output: String?
+    /// The container by name (`-f`: nut, matroska...) instead of by the output's extension.
+    public var format: String? = nil
     public var size: TargetSize
     public var upscaler: any UpscalerFactory
     public var encoder: EncoderSettings
@@ -98,7 +100,7 @@ public final class UpscaleJob {
 
         // The input.
         var isDir: ObjCBool = false
-        if !OutputNaming.isSequencePattern(path) {
+        if !OutputNaming.isSequencePattern(path) && !StandardStream.isPipe(path) {
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw fail("no such file") }
             if isDir.boolValue { throw fail("is a directory, not a video file") }
             guard FileManager.default.isReadableFile(atPath: path) else { throw fail("permission denied") }
@@ -128,9 +130,8 @@ public final class UpscaleJob {
         outputPath = out
         func failOut(_ message: String) -> JobError { JobError(file: out, message: message) }
         let ext = URL(fileURLWithPath: out).pathExtension
-        guard let muxer = OutputFile.muxer(for: out) else {
-            throw failOut("unknown output container '.\(ext)' (use .mp4, .mkv, .mov, .webm, .png, .jpg, or an image pattern like %05d.png)")
-        }
+        let muxer: UnsafePointer<AVOutputFormat>
+        do { muxer = try OutputContainer.muxer(for: out, format: settings.format) } catch { throw failOut("\(error)") }
         self.muxer = muxer
         let muxerName = String(cString: muxer.pointee.name)
 
@@ -156,6 +157,10 @@ public final class UpscaleJob {
         } else {
             encodePixel = EncoderCatalog.bestPixelFormat(for: codec, source: srcFormat)
         }
+        do {
+            encodePixel = try OutputContainer.check(codec: codec, pixelFormat: encodePixel, muxer: muxerName,
+                                                    explicitPixelFormat: settings.encoder.pixelFormat != nil)
+        } catch { throw failOut("\(error)") }
 
         // Sizes. The upscaler works in the source pixel format.
         let size = settings.size.outputSize(width: sourceFormat.width, height: sourceFormat.height)
@@ -293,7 +298,7 @@ public final class UpscaleJob {
         let expected = input.expectedFrames(stream: videoStream)
         let packet = Packet(), frame = Frame()
         let progressBox = UncheckedBox(progress)
-        let sink: PacketSink = out ?? segmentFile!
+        let sink: PacketSink = out.map(OutputContainer.sink) ?? segmentFile!
         let stage = EncodeStage(encoder: encoder, out: sink, videoOut: videoOut,
                                 videoOutTimeBase: out.map { $0.stream(videoOut).pointee.time_base } ?? encoder.timeBase,
                                 decoderTimeBase: decoder.timeBase,
@@ -470,6 +475,7 @@ public final class UpscaleJob {
                 let ost = out.addStream()
                 streamMap[i] = Int(ost.pointee.index)
                 try mediaCall(target) { try setVideo(ost) }
+                OutputContainer.setFrameTimeBase(ost, format: out.formatName, frameRate: av_guess_frame_rate(input.context, ist, nil))
                 ost.pointee.avg_frame_rate = ist.pointee.avg_frame_rate
                 ost.pointee.r_frame_rate = ist.pointee.r_frame_rate
                 ost.pointee.sample_aspect_ratio = encodeFormat.sampleAspectRatio
@@ -489,6 +495,10 @@ public final class UpscaleJob {
             }
             if type == AVMEDIA_TYPE_VIDEO && !input.isAttachedPicture(i) {
                 warnings.append("skipped extra video stream #\(i) (\(codecName)): upres upscales one video stream")
+                continue
+            }
+            if OutputContainer.holdsVideoOnly(out.formatName) {
+                warnings.append("skipped \(typeName) stream #\(i) (\(codecName)): the \(out.formatName) container holds the video only")
                 continue
             }
             let holds = type == AVMEDIA_TYPE_ATTACHMENT
@@ -521,16 +531,14 @@ public final class UpscaleJob {
                 try avCheck(upres_copy_chapters(out.context, input.context), "copying chapters", "'\(target)'")
             }
         }
-        var muxOptions: [(String, String)] = []
-        if out.isImageMuxer && !OutputNaming.isSequencePattern(target) { muxOptions.append(("update", "1")) }
-        if ["mp4", "mov", "ipod", "3gp"].contains(out.formatName) && !segment {
-            muxOptions.append(("movflags", "+faststart"))
-        }
+        let streams = try OutputStreams(out: out, input: input, map: streamMap, copied: copied, target: target)
+        let muxOptions = OutputContainer.muxOptions(format: out.formatName, target: target, segment: segment,
+                                                    imageMuxer: out.isImageMuxer)
         do { try out.writeHeader(options: muxOptions) } catch let e as MediaError where e.function == "avio_open" {
             throw JobError(file: target, message: "cannot write in \(OutputGuard.folder(of: target)): \(e.message)")
         } catch { throw wrap(error, target) }
 
-        return OutputStreams(out: out, map: streamMap, copied: copied)
+        return streams
     }
 
     /// Whether the output container wants codec headers out of band (MP4, MKV...).

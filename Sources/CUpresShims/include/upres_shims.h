@@ -15,6 +15,7 @@
 #include <libavutil/opt.h>
 #include <libavutil/display.h>
 #include <libswscale/swscale.h>
+#include <libavcodec/bsf.h>
 
 // ---------------------------------------------------------------- FFmpeg error codes
 // AVERROR() / AVERROR_EOF are function-like or FFERRTAG macros: not importable.
