@@ -71,6 +71,7 @@ public enum OutputNaming {
     /// The encoder upscaling to this container uses when `--codec` is not given.
     public static func defaultEncoder(for muxerName: String, fileExtension ext: String) -> String? {
         if muxerName == "yuv4mpegpipe" { return "wrapped_avframe" }   // raw frames (.y4m)
+        if muxerName == "webm" { return "libvpx-vp9" }                // also for -f webm
         switch ext.lowercased() {
         case "png", "apng": return "png"
         case "jpg", "jpeg": return "mjpeg"

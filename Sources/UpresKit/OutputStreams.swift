@@ -6,7 +6,8 @@ import UpresMedia
 /// a stream copy, rescaled to the output time base, with broken timestamps repaired as the
 /// ffmpeg CLI does (`PacketTimestampRepair`) and, for AAC with ADTS headers (from MPEG-TS),
 /// the headers stripped and the stream's AudioSpecificConfig stated (`AACStreamConfig`), which
-/// MP4 and Matroska need in their header when writing into a pipe.
+/// MP4 and Matroska need in their header when writing into a pipe; or a conversion, for
+/// streams the container cannot hold as they are (`StreamConversion`).
 ///
 /// Made before the header is written; used on the demuxing thread only (one pass, or the
 /// segmented job's final mux).
@@ -19,16 +20,19 @@ final class OutputStreams {
     private var repair: PacketTimestampRepair
     /// By input stream index.
     private var filters: [Int: BitstreamFilter] = [:]
+    private let conversions: [Int: StreamConversion]
 
-    init(out: OutputFile, input: InputFile, map: [Int], copied: Int, target: String) throws {
+    init(out: OutputFile, input: InputFile, map: [Int], copied: Int, conversions: [Int: StreamConversion],
+         target: String) throws {
         self.out = out
         self.map = map
         self.copied = copied
+        self.conversions = conversions
         repair = PacketTimestampRepair(format: out.format)
         // Into a file the muxers take the configuration from the first packet and rewrite their
         // header at the end (stating it first would make Matroska's rewrite overrun the header).
         guard StandardStream.isPipe(target), ["mp4", "mov", "ipod", "3gp", "matroska", "webm"].contains(out.formatName) else { return }
-        for i in 0..<min(map.count, input.streamCount) where map[i] >= 0 {
+        for i in 0..<min(map.count, input.streamCount) where map[i] >= 0 && conversions[i] == nil {
             let ist = input.stream(i), ost = out.stream(map[i])
             guard ist.pointee.codecpar.pointee.codec_id == AV_CODEC_ID_AAC, ist.pointee.codecpar.pointee.extradata_size == 0,
                   AACStreamConfig.fillIfMissing(ost.pointee.codecpar) else { continue }
@@ -50,6 +54,13 @@ final class OutputStreams {
         let index = Int(packet.streamIndex)
         guard carries(index) else { return }
         let ost = out.stream(map[index])
+        if let conversion = conversions[index] {
+            try conversion.send(packet) { converted in
+                converted.rescaleTimestamps(from: conversion.timeBase, to: ost.pointee.time_base)
+                try send(converted, to: map[index], via: write)
+            }
+            return
+        }
         packet.rescaleTimestamps(from: input.stream(index).pointee.time_base, to: ost.pointee.time_base)
         packet.pointer.pointee.pos = -1
         if let filter = filters[index] {
@@ -65,9 +76,20 @@ final class OutputStreams {
         try write(packet)
     }
 
-    /// What was repaired or dropped, for the job's warnings.
+    /// At the end of the input: what the conversions still hold.
+    func finish(via write: (Packet) throws -> Void) throws {
+        for (index, conversion) in conversions.sorted(by: { $0.key < $1.key }) {
+            let ost = out.stream(map[index])
+            try conversion.finish { converted in
+                converted.rescaleTimestamps(from: conversion.timeBase, to: ost.pointee.time_base)
+                try send(converted, to: map[index], via: write)
+            }
+        }
+    }
+
+    /// What was repaired, dropped or skipped, for the job's warnings.
     var warnings: [String] {
-        var w = [repair.warning].compactMap { $0 }
+        var w = [repair.warning].compactMap { $0 } + conversions.sorted(by: { $0.key < $1.key }).flatMap(\.value.warnings)
         let rejected = filters.values.map(\.rejected).reduce(0, +)
         if rejected > 0 { w.append("copied AAC audio: \(rejected) damaged packets dropped (bad ADTS headers)") }
         return w

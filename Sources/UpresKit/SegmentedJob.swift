@@ -514,7 +514,10 @@ extension UpscaleJob {
                 if !otherDone { nextOther() }
             }
         }
-        do { try out.finish() } catch { throw JobError(file: target, message: "\(error)") }
+        do {
+            try streams.finish(via: out.write)
+            try out.finish()
+        } catch { throw JobError(file: target, message: "\(error)") }
         return (frames, copied, streams.warnings)
     }
 }

@@ -403,6 +403,7 @@ public final class UpscaleJob {
             if let f = stage.failure { throw f }
             if control.stopNowRequested { throw JobInterrupted() }
             try stage.flush()
+            try streams?.finish(via: stage.write)
             try out?.finish()
             try segmentFile?.finish()
         } catch let e as JobInterrupted {
@@ -469,6 +470,7 @@ public final class UpscaleJob {
                          setVideo: (UnsafeMutablePointer<AVStream>) throws -> Void) throws -> OutputStreams {
         var streamMap = [Int](repeating: -1, count: input.streamCount)
         var copied = 0
+        var conversions: [Int: StreamConversion] = [:]
         for i in 0..<input.streamCount {
             let ist = input.stream(i)
             if i == videoStream {
@@ -503,23 +505,34 @@ public final class UpscaleJob {
             }
             let holds = type == AVMEDIA_TYPE_ATTACHMENT
                 ? ContainerTraits.holdsAttachments(out.formatName)   // muxers answer queries for codecs, not fonts
-                : out.canHold(codec: par.pointee.codec_id) != false
+                : StreamConversion.holds(ist, in: out)
+            // What the container cannot hold is converted to what it does (audio, text subtitles).
+            var conversion: StreamConversion? = nil
             if !holds {
-                warnings.append("skipped \(typeName) stream #\(i) (\(codecName)): the \(out.formatName) container "
-                                + "cannot hold it; use .mkv to keep it")
-                continue
+                switch StreamConversion.plan(ist, index: i, into: out) {
+                case .success(let c): conversion = c
+                case .failure(let skip):
+                    warnings.append("skipped \(typeName) stream #\(i) (\(codecName)): \(skip.reason); use .mkv to keep it")
+                    continue
+                }
             }
             let ost = out.addStream()
-            try mediaCall(target) {
-                try avCheck(avcodec_parameters_copy(ost.pointee.codecpar, par), "avcodec_parameters_copy", "stream #\(i)")
+            if let conversion {
+                try mediaCall(target) { try conversion.configure(ost) }
+                conversions[i] = conversion
+                warnings.append(conversion.summary)
+            } else {
+                try mediaCall(target) {
+                    try avCheck(avcodec_parameters_copy(ost.pointee.codecpar, par), "avcodec_parameters_copy", "stream #\(i)")
+                }
+                ost.pointee.codecpar.pointee.codec_tag = 0
+                ost.pointee.time_base = ist.pointee.time_base
             }
-            ost.pointee.codecpar.pointee.codec_tag = 0
-            ost.pointee.time_base = ist.pointee.time_base
             ost.pointee.disposition = ist.pointee.disposition
             ost.pointee.avg_frame_rate = ist.pointee.avg_frame_rate
             ost.pointee.r_frame_rate = ist.pointee.r_frame_rate
             ost.pointee.sample_aspect_ratio = ist.pointee.sample_aspect_ratio
-            StreamTags.copy(from: ist, to: ost, dropEncodingStatistics: false)
+            StreamTags.copy(from: ist, to: ost, dropEncodingStatistics: conversion != nil)
             _ = upres_copy_presentation_side_data(ost, ist)
             streamMap[i] = Int(ost.pointee.index)
             copied += 1
@@ -531,7 +544,8 @@ public final class UpscaleJob {
                 try avCheck(upres_copy_chapters(out.context, input.context), "copying chapters", "'\(target)'")
             }
         }
-        let streams = try OutputStreams(out: out, input: input, map: streamMap, copied: copied, target: target)
+        let streams = try OutputStreams(out: out, input: input, map: streamMap, copied: copied, conversions: conversions,
+                                        target: target)
         let muxOptions = OutputContainer.muxOptions(format: out.formatName, target: target, segment: segment,
                                                     imageMuxer: out.isImageMuxer)
         do { try out.writeHeader(options: muxOptions) } catch let e as MediaError where e.function == "avio_open" {

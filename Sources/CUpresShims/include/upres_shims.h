@@ -16,6 +16,11 @@
 #include <libavutil/display.h>
 #include <libswscale/swscale.h>
 #include <libavcodec/bsf.h>
+#include <libavutil/channel_layout.h>
+#include <libavutil/samplefmt.h>
+#include <libavfilter/avfilter.h>
+#include <libavfilter/buffersrc.h>
+#include <libavfilter/buffersink.h>
 
 // ---------------------------------------------------------------- FFmpeg error codes
 // AVERROR() / AVERROR_EOF are function-like or FFERRTAG macros: not importable.
