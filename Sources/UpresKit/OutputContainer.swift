@@ -21,9 +21,11 @@ public enum OutputContainer {
     /// Whether FFmpeg has a muxer of this name (`-f` names, as `ffmpeg -f`).
     public static func exists(_ name: String) -> Bool { muxer(named: name) != nil }
 
+    /// By FFmpeg's name (`matroska`, `mpegts`), else by an extension (`mkv`, `ts`, `y4m`).
     static func muxer(named name: String) -> UnsafePointer<AVOutputFormat>? {
-        guard let m = av_guess_format(name, nil, nil), String(cString: m.pointee.name) == name else { return nil }
-        return m
+        if let m = av_guess_format(name, nil, nil), String(cString: m.pointee.name) == name { return m }
+        guard !name.isEmpty, !name.contains("/"), !name.contains("%") else { return nil }
+        return av_guess_format(nil, "x.\(name)", nil)
     }
 
     /// The muxer for `output`: the one `format` names, else the one its extension implies.

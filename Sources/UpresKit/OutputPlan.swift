@@ -80,7 +80,7 @@ public enum OutputNaming {
         case "bmp": return "bmp"
         case "webp": return "libwebp"
         default:
-            return muxerName == "image2" ? "png" : "libx264"
+            return ["image2", "image2pipe"].contains(muxerName) ? "png" : "libx264"
         }
     }
 }

@@ -8,7 +8,7 @@ import UpresMedia
 /// frame count and an estimated time from a quick engine benchmark at the input's size.
 enum DryRun {
     static func print(_ files: [String], output: (String) -> String?, factory: any UpscalerFactory, size: TargetSize,
-                      encoder: EncoderSettings, overwrite: Bool, threads: Int32) throws {
+                      encoder: EncoderSettings, overwrite: Bool, threads: Int32, format: String? = nil) throws {
         var secondsPerFrame: [String: Double] = [:]
         var total = 0.0
         var failed = 0
@@ -19,8 +19,10 @@ enum DryRun {
                 continue
             }
             do {
-                let job = try UpscaleJob(JobSettings(input: input, output: output(input), size: size, upscaler: factory,
-                                                     encoder: encoder, overwrite: overwrite, decoderThreads: threads))
+                var settings = JobSettings(input: input, output: output(input), size: size, upscaler: factory,
+                                           encoder: encoder, overwrite: overwrite, decoderThreads: threads)
+                settings.format = format
+                let job = try UpscaleJob(settings)
                 let s = job.sourceFormat, e = job.encodeFormat
                 let frames = job.input.expectedFrames(stream: job.videoStream)
                 var line = "do    \(input) -> \(job.outputPath): \(s.width)x\(s.height) -> \(e.width)x\(e.height), \(factory.name)"

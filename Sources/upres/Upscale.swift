@@ -80,7 +80,7 @@ struct Upscale: ParsableCommand {
     var output: String?
 
     @Option(name: [.short, .long], help: ArgumentHelp(
-        "Output container by name instead of by extension (nut, matroska, mpegts, yuv4mpegpipe, mp4...); required with -o -. A pipe runs in one pass, without resume.",
+        "Output container by name instead of by extension (nut, matroska, mpegts, yuv4mpegpipe, mp4..., or an extension: mkv, ts, y4m); required with -o -. A pipe runs in one pass, without resume.",
         valueName: "name"))
     var format: String?
 
@@ -219,7 +219,7 @@ struct Upscale: ParsableCommand {
             }
             defer { if made, let output { rmdir(output) } }
             try DryRun.print(files, output: outputPath, factory: factory, size: target, encoder: encoderSettings,
-                             overwrite: overwrite, threads: Int32(threads))
+                             overwrite: overwrite, threads: Int32(threads), format: format)
             return
         }
         if let n = resume.segments, joining || resume.segment != nil {

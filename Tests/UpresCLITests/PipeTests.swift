@@ -57,6 +57,10 @@ struct PipeTests {
         // The existing-output guard is not about stdout: the run above wrote the stream, not skipped it.
         #expect(!b.stderr.contains("skipped"))
         #expect(try String(contentsOfFile: s.file("-"), encoding: .utf8) == "not a video")
+        // -f also takes an extension; YUV4MPEG into a pipe.
+        let y = try Self.bash("\"$UP\" \"$SRC\" -o - -f y4m --upscaler lanczos -q | \"$FF\" -v error -i - -c:v ffv1 raw.mkv", cwd: s.path)
+        #expect(y.status == 0, "\(y.stderr)")
+        #expect(try Self.counts(s.file("raw.mkv")).video == 48)
         // MP4 into a pipe is fragmented.
         let c = try Self.bash("\"$UP\" \"$SRC\" -o - -f mp4 --upscaler lanczos -q | \"$FF\" -v error -i - -c copy frag.mkv", cwd: s.path)
         #expect(c.status == 0, "\(c.stderr)")
