@@ -70,6 +70,8 @@ public enum OutputNaming {
 
     /// The encoder upscaling to this container uses when `--codec` is not given.
     public static func defaultEncoder(for muxerName: String, fileExtension ext: String) -> String? {
+        if muxerName == "yuv4mpegpipe" { return "wrapped_avframe" }   // raw frames (.y4m)
+        if muxerName == "webm" { return "libvpx-vp9" }                // also for -f webm
         switch ext.lowercased() {
         case "png", "apng": return "png"
         case "jpg", "jpeg": return "mjpeg"
@@ -78,7 +80,7 @@ public enum OutputNaming {
         case "bmp": return "bmp"
         case "webp": return "libwebp"
         default:
-            return muxerName == "image2" ? "png" : "libx264"
+            return ["image2", "image2pipe"].contains(muxerName) ? "png" : "libx264"
         }
     }
 }

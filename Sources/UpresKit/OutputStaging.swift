@@ -6,10 +6,11 @@ import UpresMedia
 public enum OutputGuard {
     public static func check(input: String, output: String, overwrite: Bool) throws {
         func fail(_ m: String) -> JobError { JobError(file: output, message: m) }
+        if StandardStream.isPipe(output) { return }   // stdout: nothing to overwrite
         let fm = FileManager.default
         let sequence = OutputNaming.isSequencePattern(output)
         if !sequence {
-            if sameFile(input, output) { throw fail("is the input file; choose another output name") }
+            if !StandardStream.isPipe(input) && sameFile(input, output) { throw fail("is the input file; choose another output name") }
             var isDir: ObjCBool = false
             if fm.fileExists(atPath: output, isDirectory: &isDir) {
                 if isDir.boolValue { throw fail("is a directory; give a file name") }
@@ -46,17 +47,25 @@ public enum OutputGuard {
 
 /// Writes to a hidden temporary name in the output folder and renames it into place on
 /// success, so a failed or interrupted run never leaves a half-written output, and never
-/// touches an existing file until the new one is complete.
+/// touches an existing file until the new one is complete. Standard output (`-`) is written
+/// directly: there is nothing to rename or remove.
 public final class OutputStaging {
     public let finalPath: String
     /// Where the muxer writes (a temp file, or a pattern inside a temp folder for sequences).
     public let writePath: String
     private let tempFolder: String?
     private let overwrite: Bool
+    private let pipe: Bool
 
     public init(finalPath: String, overwrite: Bool) throws {
         self.finalPath = finalPath
         self.overwrite = overwrite
+        pipe = StandardStream.isPipe(finalPath)
+        if pipe {
+            tempFolder = nil
+            writePath = StandardStream.url(reading: false)
+            return
+        }
         let dir = OutputGuard.folder(of: finalPath)
         let name = (finalPath as NSString).lastPathComponent
         let tag = "upres-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -75,6 +84,7 @@ public final class OutputStaging {
 
     /// Moves the finished output into place.
     public func commit() throws {
+        if pipe { return }
         let fm = FileManager.default
         if let temp = tempFolder {
             let dir = OutputGuard.folder(of: finalPath)
@@ -111,6 +121,7 @@ public final class OutputStaging {
     /// Moves a finished but interrupted output to `partialPath` (replacing an older partial file).
     /// Image sequences have no partial form: their frames are discarded.
     public func commitPartial() throws -> String? {
+        if pipe { return finalPath }   // what was written is out already
         guard tempFolder == nil else { discard(); return nil }
         let target = OutputStaging.partialPath(for: finalPath)
         guard rename(writePath, target) == 0 else {
@@ -121,6 +132,7 @@ public final class OutputStaging {
 
     /// Removes whatever was written.
     public func discard() {
+        if pipe { return }
         if let temp = tempFolder {
             try? FileManager.default.removeItem(atPath: temp)
         } else {

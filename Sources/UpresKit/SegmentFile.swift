@@ -115,26 +115,32 @@ final class SegmentFileWriter: PacketSink {
             for v in [Int32(e.type.rawValue), Int32(e.size)] { withUnsafeBytes(of: v.littleEndian) { side.append(contentsOf: $0) } }
             if e.size > 0 { side.append(e.data, count: Int(e.size)) }
         }
-        do {
-            try handle.write(contentsOf: header)
-            if p.size > 0 { try handle.write(contentsOf: Data(bytes: p.data, count: Int(p.size))) }
-            try handle.write(contentsOf: side)
-        } catch {
-            throw JobError(file: path, message: "cannot write a segment: \(error.localizedDescription)")
-        }
+        try header.withUnsafeBytes { try writeAll($0) }
+        if p.size > 0 { try writeAll(UnsafeRawBufferPointer(start: p.data, count: Int(p.size))) }
+        try side.withUnsafeBytes { try writeAll($0) }
         written += Int64(header.count) + Int64(p.size) + Int64(side.count)
+    }
+
+    /// write(2) itself, so a failure says what the system said (No space left on device...).
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = Glibc.write(handle.fileDescriptor, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                throw JobError(file: path, message: "cannot write a segment: \(String(cString: strerror(n < 0 ? errno : EIO)))")
+            }
+            done += n
+        }
     }
 
     var bytesWritten: Int64 { written }
 
     /// Flushes to disk (a renamed segment is complete even after a power loss) and closes.
     func finish() throws {
-        do {
-            try handle.synchronize()
-            try handle.close()
-        } catch {
-            throw JobError(file: path, message: "cannot finish a segment: \(error.localizedDescription)")
-        }
+        let synced = fsync(handle.fileDescriptor) == 0 ? 0 : errno
+        try? handle.close()
+        if synced != 0 { throw JobError(file: path, message: "cannot finish a segment: \(String(cString: strerror(synced)))") }
     }
 }
 

@@ -161,6 +161,7 @@ extension UpscaleJob {
         r.framesEncoded = j.frames
         r.framesDecoded = j.frames
         r.copiedStreams = j.copied
+        r.warnings += j.warnings
         return r
     }
 }

@@ -21,17 +21,25 @@ struct KeyframeIndex {
     var times: [Int64] = []
     /// Output frames per packet (2 when deinterlacing to one frame per field).
     var framesPerPacket = 1
+    /// Decode times go back somewhere (a spliced or concatenated file): frames cannot be told
+    /// apart by time, so the video is one segment (cut by no boundary, done in one pass).
+    var jumpsBack = false
 
     static func scan(_ path: String, stream: Int) throws -> KeyframeIndex {
         let input = try InputFile(path: path)
         let packet = Packet()
         var index = KeyframeIndex()
+        var lastDts: Int64? = nil
         reading: while true {
             switch input.read(into: packet) {
             case .endOfFile, .error: break reading
             case .packet: break
             }
             guard Int(packet.streamIndex) == stream else { continue }
+            if packet.dts != noTimestamp {
+                if let last = lastDts, packet.dts <= last { index.jumpsBack = true }
+                lastDts = packet.dts
+            }
             let t = packet.pts != noTimestamp ? packet.pts : packet.dts
             guard t != noTimestamp else { continue }
             index.times.append(t)
@@ -46,7 +54,7 @@ struct KeyframeIndex {
     /// the input). Segment i covers [b[i-1], b[i]); the first starts at the file's start, the
     /// last runs to its end. `from`, `to`: boundaries inside [from, to) only (parts of a segment).
     func boundaries(every seconds: Double, timeBase: AVRational, from: Int64? = nil, to: Int64? = nil) -> [Int64] {
-        guard let first = from ?? times.first else { return [] }
+        guard let first = from ?? times.first, !jumpsBack else { return [] }
         let step = Int64(max(1, seconds / av_q2d(timeBase)))
         var out: [Int64] = []
         var last = first
@@ -60,7 +68,7 @@ struct KeyframeIndex {
     /// Boundaries for `count` segments of about equal frame counts, each at the first keyframe at
     /// or after its share (fewer when the input has too few keyframes: the last segments are empty).
     func boundaries(count: Int) -> [Int64] {
-        guard count > 1, let first = times.first else { return [] }
+        guard count > 1, let first = times.first, !jumpsBack else { return [] }
         var out: [Int64] = []
         for i in 1..<count {
             let target = times[min(times.count - 1, i * times.count / count)]
@@ -84,6 +92,8 @@ struct JobState: Codable, Equatable {
     var boundaries: [Int64]
     var done: [Bool]
     var frames: [Int]
+    /// `KeyframeIndex.jumpsBack`: a stopped segment is redone whole, not cut (nil in older states).
+    var timesJumpBack: Bool? = nil
 
     static func load(_ url: URL) -> JobState? {
         guard let data = try? Data(contentsOf: url) else { return nil }
@@ -147,11 +157,14 @@ enum InputFingerprint {
 }
 
 extension UpscaleJob {
-    /// Video outputs are written in segments (the unit of resume); images and image sequences
-    /// in one pass.
+    /// Video outputs are written in segments (the unit of resume); images, image sequences,
+    /// pipes (read or written once, in order) and raw frames (YUV4MPEG's packets point at
+    /// frames in memory) in one pass.
     var usesSegments: Bool {
         settings.segmented && !OutputNaming.isSequencePattern(outputPath)
             && !["image2", "image2pipe"].contains(String(cString: muxer.pointee.name))
+            && !StandardStream.isPipe(settings.input) && !StandardStream.isPipe(outputPath)
+            && encoderCodec.pointee.id != AV_CODEC_ID_WRAPPED_AVFRAME
     }
 
     /// The job's work folder beside the output: `.NAME.upres/` (state, lock, segments).
@@ -177,13 +190,14 @@ extension UpscaleJob {
     /// writes `target`: the saved state when input and settings (`key`) match, else a new plan
     /// (`plan`: the parts' boundaries and frame counts).
     func openWork(_ work: URL, target: String, key: String,
-                  plan: () throws -> (boundaries: [Int64], frames: [Int])) throws -> (JobLock, JobState) {
+                  plan: () throws -> (boundaries: [Int64], frames: [Int], jumpsBack: Bool)) throws -> (JobLock, JobState) {
         if mkdir(work.path, 0o755) != 0 && errno != EEXIST {
             throw JobError(file: target, message: "cannot write in \(OutputGuard.folder(of: target)): \(String(cString: strerror(errno)))")
         }
         let lock = try JobLock(work.appendingPathComponent("lock"), output: target)
         let stateURL = work.appendingPathComponent("state.json")
-        let fingerprint = try InputFingerprint.of(settings.input)
+        let fingerprint: String
+        do { fingerprint = try InputFingerprint.of(settings.input) } catch { throw discard(work, after: error) }
         if let old = JobState.load(stateURL), !settings.restart {
             var changed: [String] = []
             if old.fingerprint != fingerprint { changed.append("the input file changed") }
@@ -196,20 +210,30 @@ extension UpscaleJob {
             return (lock, old)
         }
         if settings.restart { try? removeSegments(work) }
-        let p = try plan()
-        let state = JobState(input: settings.input, fingerprint: fingerprint, settings: key, boundaries: p.boundaries,
-                             done: Array(repeating: false, count: p.frames.count), frames: p.frames)
-        try state.save(stateURL)
-        return (lock, state)
+        do {
+            let p = try plan()
+            var state = JobState(input: settings.input, fingerprint: fingerprint, settings: key, boundaries: p.boundaries,
+                                 done: Array(repeating: false, count: p.frames.count), frames: p.frames)
+            state.timesJumpBack = p.jumpsBack
+            try state.save(stateURL)
+            return (lock, state)
+        } catch { throw discard(work, after: error) }
+    }
+
+    /// A job that fails for good leaves no work folder; one stopped, or failed for a reason a
+    /// rerun can get past (a full disk...), keeps its finished segments (`WorkFolderPolicy`).
+    func discard(_ work: URL, after error: Error) -> Error {
+        if WorkFolderPolicy.discards(work, after: error) { try? FileManager.default.removeItem(at: work) }
+        return error
     }
 
     /// Parts of [start, end) at keyframes `segmentSeconds` apart at least: boundaries and frame counts.
-    func partPlan(_ index: KeyframeIndex, start: Int64? = nil, end: Int64? = nil) -> (boundaries: [Int64], frames: [Int]) {
+    func partPlan(_ index: KeyframeIndex, start: Int64? = nil, end: Int64? = nil) -> (boundaries: [Int64], frames: [Int], jumpsBack: Bool) {
         let b = index.boundaries(every: settings.segmentSeconds, timeBase: input.stream(videoStream).pointee.time_base,
                                  from: start, to: end)
         let starts: [Int64?] = [start] + b.map { $0 }
         let ends: [Int64?] = b.map { $0 } + [end]
-        return (b, zip(starts, ends).map { index.frames(from: $0, to: $1) })
+        return (b, zip(starts, ends).map { index.frames(from: $0, to: $1) }, index.jumpsBack)
     }
 
     /// Runs the parts of `state` a previous run did not finish, each into its file in `work`,
@@ -238,11 +262,15 @@ extension UpscaleJob {
                     if !startNotified { startNotified = true; onStart(s) }
                 }, progress: progress)
             } catch {
-                // Nothing finished yet and not interrupted: leave no work folder behind.
-                if !(error is JobInterrupted) && !state.done.contains(true) { try? FileManager.default.removeItem(at: work) }
-                throw error
+                throw discard(work, after: error)
             }
             passWarnings.append(contentsOf: r.warnings.filter { !passWarnings.contains($0) && !warnings.contains($0) })
+            if r.interrupted && state.timesJumpBack == true {
+                // No time to cut at: the segment is redone whole by the rerun.
+                try? FileManager.default.removeItem(at: segmentURL(work, i))
+                last = r
+                break
+            }
             if r.interrupted, let cut = r.lastFramePts.map({ $0 + 1 }), r.framesEncoded > 0,
                spec.end.map({ cut < $0 }) ?? true {
                 // A graceful stop cut this segment short after its last encoded frame: split it,
@@ -300,7 +328,9 @@ extension UpscaleJob {
             r.elapsed = Date().timeIntervalSince(started)
             return r
         }
-        let j = try joinStaged(files, target: outputPath, overwrite: settings.overwrite, partial: false)
+        let j: (frames: Int, copied: Int, warnings: [String])
+        do { j = try joinStaged(files, target: outputPath, overwrite: settings.overwrite, partial: false) }
+        catch { throw discard(work, after: error) }
         withExtendedLifetime(lock) {}
         try? removeSegments(work)
         try? fm.removeItem(at: work)
@@ -310,7 +340,7 @@ extension UpscaleJob {
         r.framesDecoded = j.frames
         r.copiedStreams = j.copied
         r.elapsed = Date().timeIntervalSince(started)
-        r.warnings = warnings + passWarnings
+        r.warnings = warnings + passWarnings + j.warnings
         return r
     }
 
@@ -341,7 +371,7 @@ extension UpscaleJob {
     }
 
     /// `join` into a temporary file beside `target`, renamed into place only when complete.
-    func joinStaged(_ segments: [URL], target: String, overwrite: Bool, partial: Bool) throws -> (frames: Int, copied: Int) {
+    func joinStaged(_ segments: [URL], target: String, overwrite: Bool, partial: Bool) throws -> (frames: Int, copied: Int, warnings: [String]) {
         let staging = try OutputStaging(finalPath: target, overwrite: overwrite)
         do {
             let j = try join(segments, into: staging.writePath, target: target, partial: partial)
@@ -356,7 +386,7 @@ extension UpscaleJob {
     /// Writes the output: the segments' video packets (stream copy, in order) interleaved by
     /// time with the source's other streams. `partial`: the other streams stop where the
     /// video does.
-    func join(_ segments: [URL], into path: String, target: String, partial: Bool) throws -> (frames: Int, copied: Int) {
+    func join(_ segments: [URL], into path: String, target: String, partial: Bool) throws -> (frames: Int, copied: Int, warnings: [String]) {
         guard !segments.isEmpty else { throw JobError(file: target, message: "internal: no segment to join") }
         let out: OutputFile
         do { out = try OutputFile(path: path, format: muxer) } catch { throw JobError(file: target, message: "\(error)") }
@@ -364,11 +394,12 @@ extension UpscaleJob {
         // each segment file): the same header a one-pass run writes.
         let first = try SegmentFileReader(path: segments[0].path)
         let segmentTimeBase = try StreamParameters.timeBase(first.parameters)
-        let (streamMap, copied) = try configureOutput(out, target: target, segment: false) { ost in
+        let streams = try configureOutput(out, target: target, segment: false) { ost in
             try StreamParameters.decode(first.parameters, into: ost.pointee.codecpar)
             ost.pointee.codecpar.pointee.codec_tag = 0
             ost.pointee.time_base = segmentTimeBase
         }
+        let (streamMap, copied) = (streams.map, streams.copied)
         let videoOut = streamMap[videoStream]
         let videoTB = out.stream(videoOut).pointee.time_base
 
@@ -450,16 +481,15 @@ extension UpscaleJob {
                     otherPending = false
                     break
                 }
-                let ost = out.stream(streamMap[i])
-                other.rescaleTimestamps(from: ist.pointee.time_base, to: ost.pointee.time_base)
-                other.streamIndex = Int32(streamMap[i])
-                other.pointer.pointee.pos = -1
-                do { try out.write(other) } catch { throw JobError(file: target, message: "\(error)") }
+                do { try streams.write(other, from: source, via: out.write) } catch { throw JobError(file: target, message: "\(error)") }
                 otherPending = false
                 if !otherDone { nextOther() }
             }
         }
-        do { try out.finish() } catch { throw JobError(file: target, message: "\(error)") }
-        return (frames, copied)
+        do {
+            try streams.finish(via: out.write)
+            try out.finish()
+        } catch { throw JobError(file: target, message: "\(error)") }
+        return (frames, copied, streams.warnings)
     }
 }

@@ -22,8 +22,10 @@ public struct JobInterrupted: Error, CustomStringConvertible, Sendable {
 /// Everything one upscaling run needs to know.
 public struct JobSettings: Sendable {
     public var input: String
-    /// nil = `OutputNaming.defaultOutput`.
+    /// nil = `OutputNaming.defaultOutput`. `-` (input or output): a pipe, `StandardStream`.
     public var output: String?
+    /// The container by name (`-f`: nut, matroska...) instead of by the output's extension.
+    public var format: String? = nil
     public var size: TargetSize
     public var upscaler: any UpscalerFactory
     public var encoder: EncoderSettings
@@ -112,7 +114,7 @@ public final class UpscaleJob {
 
         // The input.
         var isDir: ObjCBool = false
-        if !OutputNaming.isSequencePattern(path) {
+        if !OutputNaming.isSequencePattern(path) && !StandardStream.isPipe(path) {
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw fail("no such file") }
             if isDir.boolValue { throw fail("is a directory, not a video file") }
             guard FileManager.default.isReadableFile(atPath: path) else { throw fail("permission denied") }
@@ -152,9 +154,8 @@ public final class UpscaleJob {
         outputPath = out
         func failOut(_ message: String) -> JobError { JobError(file: out, message: message) }
         let ext = URL(fileURLWithPath: out).pathExtension
-        guard let muxer = OutputFile.muxer(for: out) else {
-            throw failOut("unknown output container '.\(ext)' (use .mp4, .mkv, .mov, .webm, .png, .jpg, or an image pattern like %05d.png)")
-        }
+        let muxer: UnsafePointer<AVOutputFormat>
+        do { muxer = try OutputContainer.muxer(for: out, format: settings.format) } catch { throw failOut("\(error)") }
         self.muxer = muxer
         let muxerName = String(cString: muxer.pointee.name)
 
@@ -195,6 +196,10 @@ public final class UpscaleJob {
                             + "output (\(PixelFormat.name(encodePixel))) cannot hold it; .png, .mkv, .mov or .webm "
                             + "outputs keep it")
         }
+        do {
+            encodePixel = try OutputContainer.check(codec: codec, pixelFormat: encodePixel, muxer: muxerName,
+                                                    explicitPixelFormat: settings.encoder.pixelFormat != nil)
+        } catch { throw failOut("\(error)") }
 
         // Sizes. The upscaler works in the source pixel format.
         let size = settings.size.outputSize(width: sourceFormat.width, height: sourceFormat.height)
@@ -286,6 +291,7 @@ public final class UpscaleJob {
 
         var streamMap = [Int](repeating: -1, count: input.streamCount)
         var copied = 0
+        var streams: OutputStreams? = nil
         var segmentFile: SegmentFileWriter? = nil
         if segment != nil {
             let par = avcodec_parameters_alloc()!
@@ -296,11 +302,12 @@ public final class UpscaleJob {
             segmentFile = try SegmentFileWriter(path: staging.writePath, parameters: par, timeBase: encoder.timeBase)
         }
         if let out {
-            (streamMap, copied) = try configureOutput(out, target: target, segment: false) { ost in
+            let s = try configureOutput(out, target: target, segment: false) { ost in
                 try avCheck(avcodec_parameters_from_context(ost.pointee.codecpar, encoder.context),
                             "avcodec_parameters_from_context", "video stream")
                 ost.pointee.time_base = encoder.timeBase
             }
+            (streams, streamMap, copied) = (s, s.map, s.copied)
         } else {
             streamMap[videoStream] = 0
         }
@@ -336,7 +343,7 @@ public final class UpscaleJob {
         let packet = Packet(), frame = Frame()
         let toWorking = workingFormat == sourceFormat ? nil : WorkingConverter(source: sourceFormat, working: workingFormat)
         let progressBox = UncheckedBox(progress)
-        let sink: PacketSink = out ?? segmentFile!
+        let sink: PacketSink = out.map(OutputContainer.sink) ?? segmentFile!
         let stage = EncodeStage(encoder: encoder, out: sink, videoOut: videoOut,
                                 videoOutTimeBase: out.map { $0.stream(videoOut).pointee.time_base } ?? encoder.timeBase,
                                 decoderTimeBase: decodePlan.timeBase,
@@ -446,12 +453,8 @@ public final class UpscaleJob {
                         }
                     }
                     try drainDecoder()
-                } else if let out, index < streamMap.count, streamMap[index] >= 0, copies(packet, index) {
-                    let ost = out.stream(streamMap[index])
-                    packet.rescaleTimestamps(from: input.stream(index).pointee.time_base, to: ost.pointee.time_base)
-                    packet.streamIndex = Int32(streamMap[index])
-                    packet.pointer.pointee.pos = -1
-                    try stage.write(packet)
+                } else if let streams, streams.carries(index), copies(packet, index) {
+                    try streams.write(packet, from: input, via: stage.write)
                 }
             }
             // End of input (or a graceful stop): drain the decoder, the pipeline, then the
@@ -466,6 +469,7 @@ public final class UpscaleJob {
             if let f = stage.failure { throw f }
             if control.stopNowRequested { throw JobInterrupted() }
             try stage.flush()
+            try streams?.finish(via: stage.write)
             try out?.finish()
             try segmentFile?.finish()
         } catch let e as JobInterrupted {
@@ -511,6 +515,7 @@ public final class UpscaleJob {
             warnings.append("input ends early: video stops at \(String(format: "%.2f", lastFrameEnd)) s of "
                             + "\(String(format: "%.2f", streamEnd)) s (truncated file?); \(totalDecoded) frames recovered")
         }
+        warnings += streams?.warnings ?? []
         if state.adjustedTimestamps > 0 {
             warnings.append("\(state.adjustedTimestamps) frames had missing or out-of-order timestamps and were re-timed")
         }
@@ -530,15 +535,18 @@ public final class UpscaleJob {
     /// copies of every stream the container takes; a segment holds the video only), the
     /// container metadata and chapters, and writes the header.
     func configureOutput(_ out: OutputFile, target: String, segment: Bool,
-                         setVideo: (UnsafeMutablePointer<AVStream>) throws -> Void) throws -> (streamMap: [Int], copied: Int) {
+                         setVideo: (UnsafeMutablePointer<AVStream>) throws -> Void) throws -> OutputStreams {
         var streamMap = [Int](repeating: -1, count: input.streamCount)
         var copied = 0
+        var conversions: [Int: StreamConversion] = [:]
         for i in 0..<input.streamCount {
             let ist = input.stream(i)
             if i == videoStream {
                 let ost = out.addStream()
                 streamMap[i] = Int(ost.pointee.index)
                 try mediaCall(target) { try setVideo(ost) }
+                OutputContainer.setFrameTimeBase(ost, format: out.formatName,
+                                                 frameRate: decodePlan.rate(av_guess_frame_rate(input.context, ist, nil)))
                 ost.pointee.avg_frame_rate = decodePlan.rate(ist.pointee.avg_frame_rate)
                 ost.pointee.r_frame_rate = decodePlan.rate(ist.pointee.r_frame_rate)
                 ost.pointee.sample_aspect_ratio = encodeFormat.sampleAspectRatio
@@ -562,25 +570,40 @@ public final class UpscaleJob {
                 warnings.append("skipped extra video stream #\(i) (\(codecName)): upres upscales one video stream")
                 continue
             }
-            let holds = type == AVMEDIA_TYPE_ATTACHMENT
-                ? ContainerTraits.holdsAttachments(out.formatName)   // muxers answer queries for codecs, not fonts
-                : out.canHold(codec: par.pointee.codec_id) != false
-            if !holds {
-                warnings.append("skipped \(typeName) stream #\(i) (\(codecName)): the \(out.formatName) container "
-                                + "cannot hold it; use .mkv to keep it")
+            if OutputContainer.holdsVideoOnly(out.formatName) {
+                warnings.append("skipped \(typeName) stream #\(i) (\(codecName)): the \(out.formatName) container holds the video only")
                 continue
             }
-            let ost = out.addStream()
-            try mediaCall(target) {
-                try avCheck(avcodec_parameters_copy(ost.pointee.codecpar, par), "avcodec_parameters_copy", "stream #\(i)")
+            let holds = type == AVMEDIA_TYPE_ATTACHMENT
+                ? ContainerTraits.holdsAttachments(out.formatName)   // muxers answer queries for codecs, not fonts
+                : StreamConversion.holds(ist, in: out)
+            // What the container cannot hold is converted to what it does (audio, text subtitles).
+            var conversion: StreamConversion? = nil
+            if !holds {
+                switch StreamConversion.plan(ist, index: i, into: out) {
+                case .success(let c): conversion = c
+                case .failure(let skip):
+                    warnings.append("skipped \(typeName) stream #\(i) (\(codecName)): \(skip.reason); use .mkv to keep it")
+                    continue
+                }
             }
-            ost.pointee.codecpar.pointee.codec_tag = 0
-            ost.pointee.time_base = ist.pointee.time_base
+            let ost = out.addStream()
+            if let conversion {
+                try mediaCall(target) { try conversion.configure(ost) }
+                conversions[i] = conversion
+                warnings.append(conversion.summary)
+            } else {
+                try mediaCall(target) {
+                    try avCheck(avcodec_parameters_copy(ost.pointee.codecpar, par), "avcodec_parameters_copy", "stream #\(i)")
+                }
+                ost.pointee.codecpar.pointee.codec_tag = 0
+                ost.pointee.time_base = ist.pointee.time_base
+            }
             ost.pointee.disposition = ist.pointee.disposition
             ost.pointee.avg_frame_rate = ist.pointee.avg_frame_rate
             ost.pointee.r_frame_rate = ist.pointee.r_frame_rate
             ost.pointee.sample_aspect_ratio = ist.pointee.sample_aspect_ratio
-            StreamTags.copy(from: ist, to: ost, dropEncodingStatistics: false)
+            StreamTags.copy(from: ist, to: ost, dropEncodingStatistics: conversion != nil)
             _ = upres_copy_presentation_side_data(ost, ist)
             streamMap[i] = Int(ost.pointee.index)
             copied += 1
@@ -593,16 +616,15 @@ public final class UpscaleJob {
             }
             decodePlan.copyWindow.clipChapters(out.context)
         }
-        var muxOptions: [(String, String)] = []
-        if out.isImageMuxer && !OutputNaming.isSequencePattern(target) { muxOptions.append(("update", "1")) }
-        if ["mp4", "mov", "ipod", "3gp"].contains(out.formatName) && !segment {
-            muxOptions.append(("movflags", "+faststart"))
-        }
+        let streams = try OutputStreams(out: out, input: input, map: streamMap, copied: copied, conversions: conversions,
+                                        target: target)
+        let muxOptions = OutputContainer.muxOptions(format: out.formatName, target: target, segment: segment,
+                                                    imageMuxer: out.isImageMuxer)
         do { try out.writeHeader(options: muxOptions) } catch let e as MediaError where e.function == "avio_open" {
             throw JobError(file: target, message: "cannot write in \(OutputGuard.folder(of: target)): \(e.message)")
         } catch { throw wrap(error, target) }
 
-        return (streamMap, copied)
+        return streams
     }
 
     /// Whether the output container wants codec headers out of band (MP4, MKV...).

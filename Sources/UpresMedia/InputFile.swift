@@ -7,18 +7,22 @@ public final class InputFile {
     public let path: String
     public let context: UnsafeMutablePointer<AVFormatContext>
 
-    /// Opens `path`, refusing what is not a media file with a clear error.
+    /// Opens `path`, refusing what is not a media file with a clear error. `-` is standard
+    /// input: any stream FFmpeg reads from a pipe (NUT, Matroska, MPEG-TS, YUV4MPEG...; the
+    /// format is probed), read once, never seeked.
     public init(path: String) throws {
         self.path = path
         var ctx: UnsafeMutablePointer<AVFormatContext>? = nil
-        let opened = avformat_open_input(&ctx, path, nil, nil)
+        let opened = avformat_open_input(&ctx, path == "-" ? "pipe:0" : path, nil, nil)
         if opened < 0 {
+            // Demuxers answer damaged headers with invalid data, end of file or (Matroska) EIO.
+            if [MediaError.invalidData, MediaError.endOfFile, upres_averror(EIO)].contains(opened), let format = InputFile.probe(path) {
+                throw MediaInputError("looks like \(format) but cannot be opened: the file is damaged or truncated")
+            }
             if opened == MediaError.invalidData {
-                if let format = InputFile.probe(path) {
-                    throw MediaInputError("looks like \(format) but cannot be opened: the file is damaged or truncated")
-                }
                 throw MediaInputError("not a video or image file FFmpeg can read (format not recognised)")
             }
+            if opened == MediaError.endOfFile { throw MediaInputError("the file ends before its header does (truncated?)") }
             throw MediaInputError("cannot open: \(MediaError.text(for: opened))")
         }
         guard let ctx else { throw MediaInputError("cannot open") }

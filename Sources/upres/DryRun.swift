@@ -10,7 +10,7 @@ import UpresMedia
 enum DryRun {
     static func print(_ files: [String], output: (String) -> String?, factory: any UpscalerFactory, size: TargetSize,
                       encoder: EncoderSettings, overwrite: Bool, threads: Int32, source: SourceOptions,
-                      segments: Int? = nil) throws {
+                      segments: Int? = nil, format: String? = nil) throws {
         var secondsPerFrame: [String: Double] = [:]
         var total = 0.0
         var failed = 0
@@ -24,6 +24,7 @@ enum DryRun {
                 var settings = JobSettings(input: input, output: output(input), size: size, upscaler: factory,
                                            encoder: encoder, overwrite: overwrite, decoderThreads: threads)
                 source.apply(to: &settings)
+                settings.format = format
                 let job = try UpscaleJob(settings)
                 let s = job.sourceFormat, e = job.encodeFormat
                 let frames = try job.countFrames()

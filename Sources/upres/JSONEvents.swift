@@ -70,7 +70,7 @@ final class JSONEvents: ProgressFrontEnd {
         // The last snapshot always goes out, so the final progress event matches file_done.
         let (index, pending) = state.withLock { s -> (Int, Bool) in (s.index, s.lastEmittedFrames != r.stats.framesDone) }
         if pending { emitProgress(r.stats) }
-        let duration = (try? InputFile(path: r.output))?.durationSeconds
+        let duration = StandardStream.isPipe(r.output) ? nil : (try? InputFile(path: r.output))?.durationSeconds
         emit("file_done", [
             "job": index, "input": r.stats.input, "output": r.output,
             "status": r.interrupted ? "interrupted" : "done",

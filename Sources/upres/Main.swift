@@ -37,7 +37,8 @@ struct Upres: ParsableCommand {
         abstract: "Upscale videos and images on the CPU, keeping every stream, timestamp and colour tag.",
         discussion: """
             upres decodes a video with FFmpeg's libraries, upscales every frame, re-encodes it and \
-            copies audio, subtitles, attachments, chapters and metadata unchanged. The output is \
+            copies audio, subtitles, attachments, chapters and metadata unchanged (converting audio \
+            and text subtitles the output container cannot hold). The output is \
             written to a temporary file and renamed into place only when complete.
 
             Exit status: 0 all done, 1 some input failed, 2 usage error, 130 interrupted.

@@ -61,7 +61,8 @@ struct BatchSummary: Sendable {
 /// Facts about jobs that several front ends print.
 enum JobFacts {
     static func size(of path: String) -> Int64? {
-        (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
+        if StandardStream.isPipe(path) { return nil }   // stdout
+        return (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
     }
 
     /// "clip.mp4 -> clip.upres-x2.mp4: 320x180 -> 640x360, upres-x2, libx264".

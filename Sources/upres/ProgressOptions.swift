@@ -16,7 +16,7 @@ struct ProgressOptions: ParsableArguments {
     var quiet = false
 
     @Option(name: .customLong("progress-file"), help: ArgumentHelp(
-        "With --progress json, write the events to this file instead of stdout.", valueName: "path"))
+        "With --progress json, write the events to this file instead of stdout (a FIFO or /dev/stderr works too; needed with -o -).", valueName: "path"))
     var progressFile: String?
 
     @Option(name: .customLong("progress-interval"), help: ArgumentHelp(
@@ -57,12 +57,14 @@ struct ProgressOptions: ParsableArguments {
         case .json:
             var out = FileHandle.standardOutput
             if let path = progressFile, path != "-" {
-                guard FileManager.default.createFile(atPath: path, contents: nil),
-                      let file = FileHandle(forWritingAtPath: path) else {
-                    Diagnostics.error("\(path): cannot write the progress file")
+                // open(2), not an atomic create-and-rename: a FIFO, /dev/stderr or a symlink is
+                // written to, not replaced.
+                let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+                guard fd >= 0 else {
+                    Diagnostics.error("\(path): cannot write the progress file: \(String(cString: strerror(errno)))")
                     throw ExitCode(ExitStatus.failed)
                 }
-                out = file
+                out = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
             }
             return JSONEvents(output: out, interval: progressInterval ?? 1)
         }

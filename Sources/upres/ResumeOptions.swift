@@ -6,7 +6,7 @@ struct ResumeOptions: ParsableArguments {
     @Flag(help: "Start over, discarding what an interrupted run of this output left (its work folder).")
     var restart = false
 
-    @Flag(help: "Write the output in one pass, without segments: an interrupted run cannot resume.")
+    @Flag(help: "Write the output in one pass, without segments: an interrupted run cannot resume (pipes, - in or out, and .y4m always run so).")
     var noResume = false
 
     @Option(help: ArgumentHelp("Seconds of source per segment, the unit of resume (segments start at keyframes; with --segment K, the parts of segment K).",

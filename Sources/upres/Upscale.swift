@@ -16,6 +16,17 @@ struct Upscale: ParsableCommand {
               upres 'frames/%05d.png' -o 'big/%05d.png'
               upres clip.mp4 --codec ffv1 -o lossless.mkv
               upres *.mkv --progress json > events.jsonl
+              ffmpeg -i in.mkv -f nut - | upres - -o - -f nut | ffmpeg -i - out.mp4
+
+            PIPES
+              - as the input reads standard input (any stream FFmpeg reads from a pipe:
+              nut, matroska, mpegts, yuv4mpegpipe...; the format is probed); -o - writes
+              standard output in the container -f names (nut, matroska, mpegts,
+              yuv4mpegpipe; mp4 is fragmented). A pipe is read or written once, in order:
+              such a job runs in one pass, without segments, work folder or resume, and
+              the checks for existing outputs do not apply. Messages and progress go to
+              stderr; --progress json needs --progress-file PATH when stdout carries the
+              video. .y4m outputs hold raw frames (YUV4MPEG, planar YUV or grey).
 
             PROGRESS
               On a terminal upres shows a live dashboard (--progress tui): progress, ETA,
@@ -60,14 +71,19 @@ struct Upscale: ParsableCommand {
                          classes, exit_status (the exit status of upres)
             """)
 
-    @Argument(help: ArgumentHelp("Input files (any video or image FFmpeg reads; image sequences as patterns like frames/%05d.png).",
+    @Argument(help: ArgumentHelp("Input files (any video or image FFmpeg reads; image sequences as patterns like frames/%05d.png; - reads stdin).",
                                  valueName: "input"))
     var inputs: [String]
 
     @Option(name: [.short, .long], help: ArgumentHelp(
-        "Output file (container from the extension: mp4, mkv, mov, webm, png, jpg, or a pattern like %05d.png). Default: NAME.upres-x2.EXT beside the input; for a part of the input, with its range: NAME.upres-x2.1s-3s.EXT.",
+        "Output file (container from the extension: mp4, mkv, mov, webm, y4m, png, jpg, or a pattern like %05d.png; - writes stdout, with -f). Default: NAME.upres-x2.EXT beside the input; for a part of the input, with its range: NAME.upres-x2.1s-3s.EXT.",
         valueName: "path"))
     var output: String?
+
+    @Option(name: [.short, .long], help: ArgumentHelp(
+        "Output container by name instead of by extension (nut, matroska, mpegts, yuv4mpegpipe, mp4..., or an extension: mkv, ts, y4m); required with -o -. A pipe runs in one pass, without resume.",
+        valueName: "name"))
+    var format: String?
 
     @OptionGroup(title: "Size") var size: SizeOptions
     @OptionGroup(title: "Source") var source: SourceOptions
@@ -111,8 +127,29 @@ struct Upscale: ParsableCommand {
         }
         if upscaler != nil && model != nil { throw ValidationError("use either --model or --upscaler, not both") }
         if threads < 0 { throw ValidationError("--threads must be 0 (all cores) or more") }
+        try validatePipes()
         _ = try size.target()
         _ = try encoding.settings(threads: 0)
+    }
+
+    /// `-` for stdin / stdout: one input, a named container, stdout free of anything but the video.
+    func validatePipes() throws {
+        let stdin = inputs.contains(StandardStream.name), stdout = output.map(StandardStream.isPipe) ?? false
+        if stdin && inputs.count > 1 { throw ValidationError("- (stdin) is the only input when given") }
+        if stdin && output == nil { throw ValidationError("reading stdin (-) needs -o FILE (or -o - -f NAME for stdout)") }
+        if stdout && format == nil {
+            throw ValidationError("-o - writes to stdout: name the container with -f/--format ("
+                                  + OutputContainer.pipeFormats.joined(separator: ", ") + ")")
+        }
+        if let format, !OutputContainer.exists(format) {
+            throw ValidationError("-f/--format: unknown container '\(format)' (e.g. " + OutputContainer.pipeFormats.joined(separator: ", ") + ")")
+        }
+        if stdout && progressOptions.mode == .json && (progressOptions.progressFile ?? "-") == "-" {
+            throw ValidationError("--progress json writes to stdout, which carries the video with -o -: add --progress-file PATH")
+        }
+        if (stdin || stdout) && (resume.segments != nil || batch.dryRun) {
+            throw ValidationError("\(resume.segments != nil ? "--segments" : "--dry-run") does not apply to pipes (-): they are read or written once")
+        }
     }
 
     /// `-o DIR/` (or an existing folder): outputs go into it.
@@ -128,6 +165,8 @@ struct Upscale: ParsableCommand {
     func run(joining: Bool) throws {
         MediaLog.setLevel(verbose ? .warning : .quiet)   // upres reports problems itself
         Interrupts.install()
+        // A reader that goes away gets an error (Broken pipe, exit 1), not a silent SIGPIPE death.
+        if output.map(StandardStream.isPipe) ?? false { signal(SIGPIPE, SIG_IGN) }
         let target = try size.target()
         let encoderSettings = try encoding.settings(threads: Int32(threads))
         let factory: any UpscalerFactory
@@ -183,7 +222,8 @@ struct Upscale: ParsableCommand {
             }
             defer { if made, let output { rmdir(output) } }
             try DryRun.print(files, output: outputPath, factory: factory, size: target, encoder: encoderSettings,
-                             overwrite: overwrite, threads: Int32(threads), source: source, segments: resume.segments)
+                             overwrite: overwrite, threads: Int32(threads), source: source, segments: resume.segments,
+                             format: format)
             return
         }
         if resume.segments != nil && resume.segment == nil && !joining {
@@ -199,6 +239,7 @@ struct Upscale: ParsableCommand {
                                        encoder: encoderSettings, overwrite: overwrite, decoderThreads: Int32(threads))
             resume.apply(to: &settings)
             source.apply(to: &settings)
+            settings.format = format
             var stopped: String? = nil
             do {
                 let job = try UpscaleJob(settings)
@@ -247,7 +288,8 @@ struct Upscale: ParsableCommand {
         for (index, input) in files.enumerated() {
             if Interrupts.requested { break }
             let planned = outputPath(input) ?? OutputNaming.defaultOutput(for: input, size: target, range: try? source.range())
-            if !overwrite && FileManager.default.fileExists(atPath: planned) && !OutputNaming.isSequencePattern(planned) {
+            if !overwrite && FileManager.default.fileExists(atPath: planned) && !OutputNaming.isSequencePattern(planned)
+                && !StandardStream.isPipe(planned) {
                 // Done by an earlier run: skipped (counted as such in the summary), not an error.
                 Diagnostics.write("upres: skipped: \(input): \(planned) exists (--overwrite to redo it)")
                 summary.skippedExisting += 1
@@ -259,6 +301,7 @@ struct Upscale: ParsableCommand {
                                            upscaler: factory,
                                            encoder: encoderSettings, overwrite: overwrite,
                                            decoderThreads: Int32(threads))
+                settings.format = format
                 resume.apply(to: &settings)
                 source.apply(to: &settings)
                 settings.preview = frontEnd.preview

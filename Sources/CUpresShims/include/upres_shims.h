@@ -15,6 +15,9 @@
 #include <libavutil/opt.h>
 #include <libavutil/display.h>
 #include <libswscale/swscale.h>
+#include <libavcodec/bsf.h>
+#include <libavutil/channel_layout.h>
+#include <libavutil/samplefmt.h>
 #include <libavfilter/avfilter.h>
 #include <libavfilter/buffersrc.h>
 #include <libavfilter/buffersink.h>

@@ -1,0 +1,28 @@
+import Foundation
+import CUpresShims
+import UpresMedia
+
+/// What a failed segmented job does with its work folder (`.NAME.upres/`): a job that fails for
+/// good (a damaged input, a setting the muxer refuses) leaves nothing behind, since a rerun would
+/// fail the same way; one stopped on request, or failed for a reason of the machine's that a
+/// rerun can get past (a full disk, an I/O error), keeps the segments it finished.
+enum WorkFolderPolicy {
+    /// errno values of failures that are the machine's, not the input's.
+    static let transientErrnos: [Int32] = [ENOSPC, EDQUOT, EFBIG, EIO, EROFS, ENOMEM, ENFILE, EMFILE, ESTALE]
+
+    static func isTransient(_ error: Error) -> Bool {
+        if let e = error as? MediaError { return transientErrnos.contains { e.code == upres_averror($0) } }
+        if let e = error as? CocoaError, [.fileWriteOutOfSpace, .fileWriteVolumeReadOnly].contains(e.code) { return true }
+        // Errors wrapped on the way up (JobError) keep the system's text.
+        let text = "\(error)"
+        return transientErrnos.contains { text.contains(String(cString: strerror($0))) }
+    }
+
+    /// Whether `work` is removed after `error`.
+    static func discards(_ work: URL, after error: Error) -> Bool {
+        if error is JobInterrupted { return false }
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: work.path)) ?? []
+        let finished = names.contains { $0.hasPrefix("segment-") && $0.hasSuffix(".seg") }
+        return !finished || !isTransient(error)
+    }
+}
