@@ -15,6 +15,10 @@ public struct DecodePlan: Sendable {
     let sourceFrameRate: AVRational
 
     init(settings: JobSettings, input: InputFile, stream: Int) throws {
+        if settings.range != nil && StandardStream.isPipe(input.path) {
+            throw MediaInputError("--start, --duration and --to need an input file that can be read twice and "
+                                  + "seeked, not a pipe (cut it upstream, e.g. ffmpeg -ss S -t D ... -f nut -)")
+        }
         range = try settings.range.map { try ResolvedRange($0, input: input, stream: stream) }
         deinterlace = try DeinterlaceSetup.plan(settings.deinterlace, input: input, stream: stream)
         let st = input.stream(stream)

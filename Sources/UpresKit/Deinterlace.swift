@@ -39,11 +39,15 @@ public struct DeinterlaceSetup: Sendable, Equatable {
             return DeinterlaceSetup(rate: rate, parity: -1, reason: "tagged interlaced (\(name))")
         }
         // Untagged: idet, but only where interlaced video exists (not RGB, palette or image
-        // codecs: PNG/QuickTime Animation in MOV, GIF, where idet misreads moving graphics).
+        // codecs: PNG/QuickTime Animation in MOV, GIF, where idet misreads moving graphics),
+        // and only on a file (a pipe cannot be read twice).
         let par = input.stream(stream).pointee.codecpar!
         let pixels = AVPixelFormat(rawValue: par.pointee.format)
+        // A pipe cannot be read twice: there only the tag (or --deinterlace frame/field) decides.
         let neverInterlaced = PixelFormat.isRGB(pixels) || InterlaceDetection.progressiveOnlyCodecs.contains(par.pointee.codec_id)
-        let report = neverInterlaced && mode == .auto ? nil : try InterlaceDetection.scan(path: input.path, stream: stream)
+            || StandardStream.isPipe(input.path)
+        let report = neverInterlaced && (mode == .auto || StandardStream.isPipe(input.path))
+            ? nil : try InterlaceDetection.scan(path: input.path, stream: stream)
         if let report, report.isInterlaced {
             return DeinterlaceSetup(rate: rate, parity: report.isTopFieldFirst ? 0 : 1, reason: report.summary)
         }
