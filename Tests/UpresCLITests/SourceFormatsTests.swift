@@ -25,11 +25,12 @@ struct SourceFormatsTests {
     }
 
     /// The alpha plane of an image or the first frame of a video, as raw 8-bit bytes; with
-    /// `scaleBy`, upscaled by FFmpeg's Lanczos from the raw plane (no range tags involved).
+    /// `scaleBy`, upscaled by FFmpeg's Lanczos from the raw plane (no range tags involved). Through
+    /// RGBA first: alphaextract reads packed grey+alpha (ya8) one pixel off.
     static func alpha(_ file: String, _ s: Scratch, scaleBy: Int = 1, decoder: [String] = []) throws -> [UInt8] {
         let id = UUID().uuidString.prefix(6)
         let raw = s.file("alpha-\(id).gray")
-        try ffmpeg(decoder + ["-i", file, "-frames:v", "1", "-vf", "alphaextract", "-f", "rawvideo", "-pix_fmt", "gray", raw], s)
+        try ffmpeg(decoder + ["-i", file, "-frames:v", "1", "-vf", "format=rgba,alphaextract", "-f", "rawvideo", "-pix_fmt", "gray", raw], s)
         if scaleBy == 1 { return [UInt8](try Data(contentsOf: URL(fileURLWithPath: raw))) }
         let v = try Probe.video(file)
         let size = "\(Probe.int(v["width"])!)x\(Probe.int(v["height"])!)"
@@ -121,6 +122,36 @@ struct SourceFormatsTests {
         #expect(Probe.int(v["width"]) == 384 && Probe.int(v["height"]) == 216)
         if format == "rgba" {
             Self.expectLanczosAlpha(try Self.alpha(s.file("sr.png"), s), try Self.alpha(lr, s, scaleBy: 4), "RGB model")
+        }
+    }
+
+    @Test("Every source kind through an RGB network: the kind of pixels kept, alpha from Lanczos",
+          arguments: [("rgb48be.png", "rgb48be"), ("gray.png", "gray"), ("ya8.png", "ya8"), ("bgr0.mkv", "bgr0"),
+                      ("rgba.mov", "rgba"), ("yuva.webm", "yuva420p")])
+    func rgbModelSources(_ name: String, _ expected: String) throws {
+        let s = try Scratch()
+        let lavfi = "testsrc2=size=48x32:rate=10:duration=0.3,format=rgba,geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':a='255*X/(W-1)'"
+        let input = s.file(name)
+        switch name {
+        case "bgr0.mkv": try Self.ffmpeg(["-f", "lavfi", "-i", lavfi, "-pix_fmt", "bgr0", "-c:v", "ffv1", input], s)
+        case "rgba.mov": try Self.ffmpeg(["-f", "lavfi", "-i", lavfi, "-c:v", "png", input], s)
+        case "yuva.webm": try Self.ffmpeg(["-f", "lavfi", "-i", lavfi, "-c:v", "libvpx-vp9", "-pix_fmt", "yuva420p",
+                                           "-deadline", "realtime", "-cpu-used", "8", input], s)
+        default: try Self.ffmpeg(["-f", "lavfi", "-i", lavfi, "-frames:v", "1", "-pix_fmt", expected, input], s)
+        }
+        let ext = (name as NSString).pathExtension
+        let out = s.file("out.\(ext)")
+        var args = [input, "--model", "\(Self.goldens)/plain-x4-rgb-relu.safetensors", "--scale", "4", "-o", out, "-q"]
+        if ext == "mkv" { args += ["--codec", "ffv1"] }
+        if ext == "webm" { args += ["--encoder-opt", "deadline=realtime", "--encoder-opt", "cpu-used=8", "--encoder-opt", "lossless=1"] }
+        let r = try Upres.run(args, cwd: s.path)
+        #expect(r.status == 0, "\(r.stderr)")
+        let vpx = ext == "webm" ? ["-c:v", "libvpx-vp9"] : []
+        let v = try Probe.video(out)
+        #expect(Probe.int(v["width"]) == 192 && Probe.int(v["height"]) == 128)
+        if ext != "webm" { #expect(v["pix_fmt"] as? String == expected, "\(v)") }
+        if ["ya8", "rgba", "yuva420p"].contains(expected) {
+            Self.expectLanczosAlpha(try Self.alpha(out, s, decoder: vpx), try Self.alpha(input, s, scaleBy: 4, decoder: vpx), name)
         }
     }
 
