@@ -5,7 +5,7 @@ DEMO_IN := samples/harbour-pan.mp4
 DEMO_OUT := demo-output/harbour-pan.upres-x2.mp4
 export SWIFT_BACKTRACE ?= interactive=no
 
-.PHONY: all deps build release test test-swift test-training test-slurm train-setup bench bench-ncnn ncnn-models demo install install-completions man clean
+.PHONY: all deps build release test test-swift test-tsan test-training test-slurm train-setup bench bench-ncnn ncnn-models demo install install-completions man clean
 
 all: build
 
@@ -26,6 +26,18 @@ test-swift: deps
 	-@$(MAKE) --no-print-directory ncnn-models
 	$(SWIFT) build --build-tests
 	UPRES_BIN="$$($(SWIFT) build --show-bin-path)/upres" $(SWIFT) test --skip-build
+
+# The pipeline, the job and the engine under ThreadSanitizer: UpresKit's and UpresEngine's tests in
+# a TSAN build, then the job's CLI tests (pipeline, resume, progress, pipes) with the TSAN-built
+# binary. Any report fails the run (halt_on_error; the binary exits 66).
+TSAN_BUILD ?= .build-tsan
+TSAN_ENV = TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1"
+test-tsan: deps
+	$(SWIFT) build --build-tests --sanitize=thread --scratch-path $(TSAN_BUILD)
+	$(TSAN_ENV) $(SWIFT) test --skip-build --sanitize=thread --scratch-path $(TSAN_BUILD) --filter 'UpresKitTests|UpresEngineTests'
+	$(SWIFT) build --build-tests
+	UPRES_BIN="$(CURDIR)/$(TSAN_BUILD)/debug/upres" $(TSAN_ENV) $(SWIFT) test --skip-build \
+	    --filter 'PipelineCLITests|ResumeTests|ProgressOutputTests|PipeTests'
 
 test-training: train-setup
 	$(MAKE) -C training test
