@@ -30,7 +30,8 @@ enum Interrupts {
 
     static var requested: Bool { count.load(ordering: .relaxed) > 0 }
     static var stopNowRequested: Bool { count.load(ordering: .relaxed) > 1 }
-    /// What the running job checks; stop requests reach it through the forwarding thread.
+    /// What the running job checks; signals reach it through the forwarding thread, the
+    /// dashboard's keys directly.
     static let control = JobControl()
 
     /// A stop request from a normal thread (the dashboard's q and Ctrl-C keys).
@@ -49,10 +50,13 @@ enum Interrupts {
         }
     }
 
-    /// Async-signal-safe: one byte to the pipe (a full pipe already holds a wake-up).
+    /// Async-signal-safe: one byte to the pipe (a full pipe already holds a wake-up). Keeps
+    /// errno, which the interrupted code may be about to read.
     private static func notify() {
+        let saved = errno
         var byte: UInt8 = 1
         _ = write(wakeup.write, &byte, 1)
+        errno = saved
     }
 
     static func install() {
