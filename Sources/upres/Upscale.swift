@@ -307,7 +307,7 @@ struct Upscale: ParsableCommand {
                 settings.preview = frontEnd.preview
                 let job = try UpscaleJob(settings)
                 let result = try job.run(control: Interrupts.control, onStart: { frontEnd.jobStarted(job, $0) },
-                                         progress: { frontEnd.progress($0) })
+                                         progress: { TestHooks.progress($0); frontEnd.progress($0) })
                 frontEnd.jobFinished(result)
                 summary.add(result)
                 if result.interrupted { break }

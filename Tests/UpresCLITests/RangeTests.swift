@@ -116,12 +116,12 @@ struct RangeTests {
         let args = ["--start", "2", "--duration", "12", "--codec", "ffv1", "--scale", "4", "--segment-seconds", "1", "-q"]
         let reference = try Upres.run([input, "-o", s.file("ref.mkv")] + args, cwd: s.path)
         #expect(reference.status == 0, "\(reference.stderr)")
-        let p = try ResumeTests.start([input, "-o", s.file("out.mkv"), "--upscaler", "lanczos"] + args, cwd: s.path)
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline && !s.listing.contains(".out.mkv.upres") { usleep(20_000) }
-        usleep(300_000)
-        kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
+        // Killed while paused by the test hook after 60 of 288 frames (two finished 1 s segments).
+        let p = try LiveProcess([input, "-o", s.file("out.mkv"), "--upscaler", "lanczos"] + args, cwd: s.path,
+                                watch: .stderr, environment: ["UPRES_TEST_PAUSE_AFTER_FRAMES": "60"])
+        #expect(p.waitUntilPaused(), "the job pauses after 60 frames")
+        p.kill(SIGKILL)
+        p.wait()
         #expect(s.listing.contains(".out.mkv.upres"), "the killed job left a resumable state")
         var other = args
         other[1] = "3"

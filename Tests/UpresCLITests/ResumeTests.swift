@@ -50,12 +50,20 @@ struct ResumeTests {
         // Fixed seed: the kill points are random but the same on every run of the test.
         var seed: UInt64 = 20261201
         func next() -> Double { seed = seed &* 6364136223846793005 &+ 1442695040888963407; return Double(seed >> 40) / Double(1 << 24) }
+        // JSON progress events on stdout, one per frame: each run is killed when it has done a
+        // random number of frames more than its first event showed.
+        let live = Self.args.filter { $0 != "-q" } + ["--progress", "json", "--progress-interval", "0.001"]
         var kills = 0
         for _ in 0..<6 {
-            let p = try Self.start([input, "-o", s.file("out.mkv")] + Self.args, cwd: s.path)
-            usleep(UInt32(150_000 + next() * 900_000))
-            if p.isRunning { kill(p.processIdentifier, SIGKILL); kills += 1 }
-            p.waitUntilExit()
+            let p = try LiveProcess([input, "-o", s.file("out.mkv")] + live, cwd: s.path, watch: .stdout)
+            var target: Int? = nil
+            let due = p.waitForLine { line in
+                guard let done = LiveProcess.framesDone(line) else { return false }
+                if target == nil { target = done + 10 + Int(next() * 60) }
+                return done >= target!
+            }
+            if due != nil { p.kill(SIGKILL); kills += 1 }
+            p.wait()
             if FileManager.default.fileExists(atPath: s.file("out.mkv")) { break }
         }
         #expect(kills >= 2, "the job was killed several times (\(kills))")
@@ -74,16 +82,15 @@ struct ResumeTests {
     func refusals() throws {
         let s = try Scratch()
         let input = try s.copy(Self.clip)
-        let p = try Self.start([input, "-o", s.file("out.mkv")] + Self.args, cwd: s.path)
-        // While it runs, a second process on the same output is refused by the lock.
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline && !s.listing.contains(".out.mkv.upres") { usleep(20_000) }
-        usleep(300_000)
+        // Paused by the test hook after 30 frames: it holds the lock while the second one runs.
+        let p = try LiveProcess([input, "-o", s.file("out.mkv")] + Self.args, cwd: s.path, watch: .stderr,
+                                environment: ["UPRES_TEST_PAUSE_AFTER_FRAMES": "30"])
+        #expect(p.waitUntilPaused(), "the job pauses after 30 frames")
         let second = try Upres.run([input, "-o", s.file("out.mkv")] + Self.args, cwd: s.path)
         #expect(second.status == 1)
         #expect(second.stderr.contains("another upres"), "\(second.stderr)")
-        kill(p.processIdentifier, SIGKILL)
-        p.waitUntilExit()
+        p.kill(SIGKILL)
+        p.wait()
         #expect(s.listing.contains(".out.mkv.upres"), "the killed job left a resumable state")
 
         let changed = try Upres.run([input, "-o", s.file("out.mkv"), "--scale", "3"] + Self.args, cwd: s.path)

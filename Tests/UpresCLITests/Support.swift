@@ -29,11 +29,11 @@ enum Shell {
         try p.run()
         // Read both pipes concurrently so a chatty child cannot block on a full pipe.
         nonisolated(unsafe) var outData = Data()
-        let reader = Thread { outData = out.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
+        let read = DispatchSemaphore(value: 0)
+        Thread { outData = out.fileHandleForReading.readDataToEndOfFile(); read.signal() }.start()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
-        while !reader.isFinished { usleep(1000) }
+        read.wait()
         return RunResult(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
                          stderr: String(decoding: errData, as: UTF8.self))
     }
