@@ -1,0 +1,128 @@
+import Foundation
+import CFFmpeg
+import UpresMedia
+
+extension UpscaleJob {
+    /// `join` into a temporary file beside `target`, renamed into place only when complete.
+    func joinStaged(_ segments: [URL], target: String, overwrite: Bool, partial: Bool) throws -> (frames: Int, copied: Int, warnings: [String]) {
+        let staging = try OutputStaging(finalPath: target, overwrite: overwrite)
+        do {
+            let j = try join(segments, into: staging.writePath, target: target, partial: partial)
+            try staging.commit()
+            return j
+        } catch {
+            staging.discard()
+            throw error
+        }
+    }
+
+    /// Writes the output: the segments' video packets (stream copy, in order) interleaved by
+    /// time with the source's other streams. `partial`: the other streams stop where the
+    /// video does.
+    func join(_ segments: [URL], into path: String, target: String, partial: Bool) throws -> (frames: Int, copied: Int, warnings: [String]) {
+        guard !segments.isEmpty else { throw JobError(file: target, message: "internal: no segment to join") }
+        let out: OutputFile
+        do { out = try OutputFile(path: path, format: muxer) } catch { throw JobError(file: target, message: "\(error)") }
+        // The video stream's parameters are those the segments' encoders produced (stored in
+        // each segment file): the same header a one-pass run writes.
+        let first = try SegmentFileReader(path: segments[0].path)
+        let segmentTimeBase = try StreamParameters.timeBase(first.parameters)
+        let streams = try configureOutput(out, target: target, segment: false) { ost in
+            try StreamParameters.decode(first.parameters, into: ost.pointee.codecpar)
+            ost.pointee.codecpar.pointee.codec_tag = 0
+            ost.pointee.time_base = segmentTimeBase
+        }
+        let (streamMap, copied) = (streams.map, streams.copied)
+        let videoOut = streamMap[videoStream]
+        let videoTB = out.stream(videoOut).pointee.time_base
+
+        // Source of the other streams: the input, read again from its start.
+        let source = try InputFile(path: settings.input)
+        let copyWindow = decodePlan.copyWindow
+        copyWindow.seek(source)
+        let other = Packet(), video = Packet()
+        var otherPending = false, otherDone = false
+        var segmentIndex = 0
+        var current: SegmentFileReader? = first
+        var videoPending = false, videoDone = false
+        var frames = 0
+        var lastDts = Int64.min
+        var videoEnd: (Int64, AVRational)? = nil
+
+        func nextVideo() throws {
+            while let seg = current {
+                if try seg.read(into: video) {
+                    videoPending = true
+                    return
+                }
+                segmentIndex += 1
+                current = segmentIndex < segments.count ? try SegmentFileReader(path: segments[segmentIndex].path) : nil
+            }
+            videoDone = true
+        }
+        func nextOther() {
+            while true {
+                switch source.read(into: other) {
+                case .packet:
+                    let i = Int(other.streamIndex)
+                    guard i != videoStream, i < streamMap.count, streamMap[i] >= 0 else { continue }
+                    switch copyWindow.admit(other, timeBase: source.stream(i).pointee.time_base) {
+                    case .keep: break
+                    case .drop: continue
+                    case .end: otherDone = true; return
+                    }
+                    otherPending = true
+                    return
+                case .endOfFile, .error:
+                    otherDone = true
+                    return
+                }
+            }
+        }
+        func time(_ p: Packet) -> Int64 { p.dts != noTimestamp ? p.dts : p.pts }
+
+        try nextVideo()
+        nextOther()
+        while videoPending || otherPending {
+            let takeVideo: Bool
+            if videoPending && otherPending {
+                let ist = source.stream(Int(other.streamIndex))
+                takeVideo = av_compare_ts(time(video), segmentTimeBase, time(other), ist.pointee.time_base) <= 0
+            } else {
+                takeVideo = videoPending
+            }
+            if takeVideo {
+                video.streamIndex = Int32(videoOut)
+                video.rescaleTimestamps(from: segmentTimeBase, to: videoTB)
+                // Segments restart the encoder: keep decode times strictly increasing across joins.
+                if video.dts != noTimestamp {
+                    if video.dts <= lastDts && (video.pts == noTimestamp || lastDts < video.pts) {
+                        video.pointer.pointee.dts = lastDts + 1
+                    }
+                    lastDts = video.dts
+                }
+                videoEnd = (video.pts + max(0, video.pointer.pointee.duration), videoTB)
+                video.pointer.pointee.pos = -1
+                do { try out.write(video) } catch { throw JobError(file: target, message: "\(error)") }
+                frames += 1
+                videoPending = false
+                try nextVideo()
+            } else {
+                let i = Int(other.streamIndex)
+                let ist = source.stream(i)
+                if partial, videoDone, let (end, tb) = videoEnd, av_compare_ts(time(other), ist.pointee.time_base, end, tb) > 0 {
+                    otherPending = false
+                    break
+                }
+                do { try streams.write(other, from: source, via: out.write) } catch { throw JobError(file: target, message: "\(error)") }
+                otherPending = false
+                if !otherDone { nextOther() }
+            }
+        }
+        do {
+            try streams.finish(via: out.write)
+            try out.finish()
+        } catch { throw JobError(file: target, message: "\(error)") }
+        return (frames, copied, streams.warnings)
+    }
+}
