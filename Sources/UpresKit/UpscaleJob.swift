@@ -9,27 +9,28 @@ import UpresMedia
 ///     let job = try UpscaleJob(JobSettings(input: "clip.mp4", size: .scale(2)))
 ///     let result = try job.run()
 public final class UpscaleJob {
-    public let settings: JobSettings
-    public let input: InputFile
-    public let outputPath: String
-    public let videoStream: Int
-    public let sourceFormat: VideoFormat
-    /// What the upscaler takes: the source's format, or the working format it is converted to.
-    public let workingFormat: VideoFormat
-    /// The upscaler's output (before any crop to the encoder's chroma grid).
-    public let upscaledFormat: VideoFormat
-    /// The decoder used instead of FFmpeg's default one (libvpx for VP8/VP9 with alpha).
-    public let alphaDecoder: String?
-    /// What the encoder receives.
-    public let encodeFormat: VideoFormat
-    public let encoderCodec: UnsafePointer<AVCodec>
-    public let muxer: UnsafePointer<AVOutputFormat>
-    /// The part of the source and its deinterlacing (DecodePlan.swift).
-    public let decodePlan: DecodePlan
-    public internal(set) var warnings: [String] = []
-
     /// The plan behind this job (`JobPlan`): what `init` checked and chose.
     public let plan: JobPlan
+    /// What a run found on top of the plan's warnings (skipped streams, damage...).
+    public internal(set) var warnings: [String]
+
+    public var settings: JobSettings { plan.settings }
+    public var input: InputFile { plan.input }
+    public var outputPath: String { plan.outputPath }
+    public var videoStream: Int { plan.videoStream }
+    public var sourceFormat: VideoFormat { plan.sourceFormat }
+    /// What the upscaler takes: the source's format, or the working format it is converted to.
+    public var workingFormat: VideoFormat { plan.workingFormat }
+    /// The upscaler's output (before any crop to the encoder's chroma grid).
+    public var upscaledFormat: VideoFormat { plan.upscaledFormat }
+    /// The decoder used instead of FFmpeg's default one (libvpx for VP8/VP9 with alpha).
+    public var alphaDecoder: String? { plan.alphaDecoder }
+    /// What the encoder receives.
+    public var encodeFormat: VideoFormat { plan.encodeFormat }
+    public var encoderCodec: UnsafePointer<AVCodec> { plan.encoderCodec }
+    public var muxer: UnsafePointer<AVOutputFormat> { plan.muxer }
+    /// The part of the source and its deinterlacing (DecodePlan.swift).
+    public var decodePlan: DecodePlan { plan.decodePlan }
 
     /// Opens and checks the input and plans the output. Creates no file.
     public convenience init(_ settings: JobSettings) throws {
@@ -39,18 +40,6 @@ public final class UpscaleJob {
     /// A job that runs `plan` (made by `JobPlan.init`, in process, without running anything).
     public init(plan: JobPlan) {
         self.plan = plan
-        settings = plan.settings
-        input = plan.input
-        outputPath = plan.outputPath
-        videoStream = plan.videoStream
-        sourceFormat = plan.sourceFormat
-        workingFormat = plan.workingFormat
-        upscaledFormat = plan.upscaledFormat
-        alphaDecoder = plan.alphaDecoder
-        encodeFormat = plan.encodeFormat
-        encoderCodec = plan.encoderCodec
-        muxer = plan.muxer
-        decodePlan = plan.decodePlan
         warnings = plan.warnings
     }
 
