@@ -3,49 +3,6 @@ import CFFmpeg
 import UpresEngine
 import UpresMedia
 
-/// How the tile pipeline runs.
-public struct TileSettings: Sendable, Equatable {
-    /// LR core side of a tile (the margin comes on top).
-    public var tile: Int
-    /// SR workers, each with its own engine sessions and one oneDNN thread.
-    public var workers: Int
-    public var precision: Precision
-    /// false: every changed tile runs `branch` (`--classes off`).
-    public var classes: Bool
-    public var branch: TileClass
-    /// Temporal reuse: a tile whose input window differs from the one its cached output was
-    /// computed from by at most this many 8-bit code values is reused; nil = never reuse.
-    public var reuseThreshold: Int?
-    /// Frames decoded but not yet taken by the encoder (the reorder buffer's capacity); bounds
-    /// memory independently of video length.
-    public var framesInFlight: Int
-    /// Multiplies a classifier-routed family's lambda (the price of a multiply-add against
-    /// predicted error): above 1 favours cheaper branches, below 1 stronger ones.
-    public var macCost: Double = 1
-
-    /// Unrouted networks run in the largest windows whose activations fit this many bytes per
-    /// worker (`WindowSize`); nil = always `tile` (`--tile` given).
-    public var windowBudget: Int? = nil
-
-    /// Chosen by measurement (`upres bench`-style runs of the plain family on this CPU): 128 keeps
-    /// a 3x3 conv's activations in L2 and the mirrored margin overhead at (148/128)^2 = 1.34x.
-    public static let defaultTile = 128
-
-    public init(tile: Int = TileSettings.defaultTile, workers: Int = ProcessInfo.processInfo.activeProcessorCount,
-                precision: Precision = .fp32, classes: Bool = true, branch: TileClass = .hard,
-                reuseThreshold: Int? = 0, framesInFlight: Int? = nil) {
-        precondition(tile >= 8 && workers >= 1, "tile \(tile) workers \(workers)")
-        precondition([.easy, .medium, .hard].contains(branch), "branch must be a network class")
-        self.tile = tile
-        self.workers = workers
-        self.precision = precision
-        self.classes = classes
-        self.branch = branch
-        self.reuseThreshold = reuseThreshold
-        self.framesInFlight = framesInFlight ?? (2 * workers + 2)
-    }
-}
-
 /// The SR frame path: each frame's luma is cut into tiles (`TileGrid`), each tile is
 /// classified (static / flat / easy / medium / hard: reuse, then the family's learned
 /// classifier or gradient thresholds) and sent to the cheapest path that restores it well,
@@ -276,45 +233,6 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         }
     }
 
-    private static func storeWindow(_ p: LumaPlane, _ buffer: inout [UInt8], _ x: Int, _ y: Int, _ w: Int, _ h: Int) {
-        let rowBytes = w * p.bytesPerSample
-        if buffer.count != rowBytes * h { buffer = [UInt8](repeating: 0, count: rowBytes * h) }
-        buffer.withUnsafeMutableBufferPointer { b in
-            for j in 0..<h {
-                (b.baseAddress! + j * rowBytes).update(from: p.base + (y + j) * p.stride + x * p.bytesPerSample, count: rowBytes)
-            }
-        }
-    }
-
-    private static func windowDifference(_ p: LumaPlane, _ buffer: [UInt8], _ x: Int, _ y: Int, _ w: Int, _ h: Int,
-                                         limit: Int) -> Int {
-        let rowBytes = w * p.bytesPerSample
-        guard buffer.count == rowBytes * h else { return Int.max }
-        return buffer.withUnsafeBufferPointer { b in
-            var worst = 0
-            for j in 0..<h {
-                let a = p.base + (y + j) * p.stride + x * p.bytesPerSample
-                let r = b.baseAddress! + j * rowBytes
-                if limit == 0 {
-                    if memcmp(a, r, rowBytes) != 0 { return 1 }
-                    continue
-                }
-                for i in 0..<w {
-                    let d: Int
-                    if p.bytesPerSample == 1 {
-                        d = abs(Int(a[i]) - Int(r[i]))
-                    } else {
-                        let u = Int(UInt16(littleEndian: UnsafeRawPointer(a).loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
-                        let v = Int(UInt16(littleEndian: UnsafeRawPointer(r).loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
-                        d = abs(u - v)
-                    }
-                    if d > worst { worst = d; if worst > limit { return worst } }
-                }
-            }
-            return worst
-        }
-    }
-
     public func next(wait: Bool) throws -> Frame? {
         lock.lock()
         while true {
@@ -504,68 +422,5 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
             base.u.copyRegion(from: from.u, x: x0, y: y0, w: x1 - x0, h: y1 - y0)
             base.v.copyRegion(from: from.v, x: x0, y: y0, w: x1 - x0, h: y1 - y0)
         }
-    }
-}
-
-/// One frame in flight. `classes` is written by the submitting thread before the frame's tiles
-/// are queued; `tileDone`, `remaining` and completion are guarded by the pipeline's lock.
-final class FrameJob: @unchecked Sendable {
-    let index: Int
-    let source: Frame
-    let base: Frame
-    let output: Frame
-    let sourcePlane: LumaPlane
-    let basePlane: LumaPlane
-    /// All three planes, for RGB networks.
-    let sourceYUV: YUVPlanes?
-    let baseYUV: YUVPlanes?
-    var classes: [TileClass]
-    var tileDone: [Bool]
-    var remaining = 0
-    private(set) var isComplete = false
-    /// The frame before, for static tiles; released when this one completes (bounded chain).
-    private(set) var previous: FrameJob?
-
-    init(index: Int, source: Frame, base: Frame, output: Frame, depth: Int, tiles: Int, previous: FrameJob?,
-         chroma: (x: Int, y: Int)? = nil, leftSited: Bool = true) {
-        self.index = index
-        self.source = source
-        self.base = base
-        self.output = output
-        sourcePlane = LumaPlane(frame: source, depth: depth)
-        basePlane = LumaPlane(frame: base, depth: depth)
-        if let c = chroma {
-            func planes(_ f: Frame, _ y: LumaPlane) -> YUVPlanes {
-                YUVPlanes(y: y, u: LumaPlane(frame: f, plane: 1, depth: depth, shift: c),
-                          v: LumaPlane(frame: f, plane: 2, depth: depth, shift: c), shiftX: c.x, shiftY: c.y, leftSited: leftSited)
-            }
-            sourceYUV = planes(source, sourcePlane)
-            baseYUV = planes(base, basePlane)
-        } else {
-            sourceYUV = nil
-            baseYUV = nil
-        }
-        classes = Array(repeating: .hard, count: tiles)
-        tileDone = Array(repeating: false, count: tiles)
-        self.previous = previous
-    }
-
-    func complete() {
-        isComplete = true
-        previous = nil
-    }
-}
-
-extension LumaPlane {
-    /// Plane 0 of a frame.
-    init(frame: Frame, depth: Int) {
-        self.init(base: frame.data(plane: 0)!, stride: frame.lineSize(plane: 0), width: Int(frame.width),
-                  height: Int(frame.height), depth: depth)
-    }
-
-    /// A chroma plane of a frame (`shift`: log2 of the subsampling).
-    init(frame: Frame, plane: Int, depth: Int, shift: (x: Int, y: Int)) {
-        let w = (Int(frame.width) + (1 << shift.x) - 1) >> shift.x, h = (Int(frame.height) + (1 << shift.y) - 1) >> shift.y
-        self.init(base: frame.data(plane: plane)!, stride: frame.lineSize(plane: plane), width: w, height: h, depth: depth)
     }
 }

@@ -9,7 +9,7 @@ set -eu
 CACHE=${UPRES_NCNN_CACHE:-/var/tmp/upres-ncnn-cache}
 HERE=$(cd "$(dirname "$0")" && pwd)
 STAMP="$CACHE/golden/.complete"
-if [ -f "$STAMP" ] && [ "$STAMP" -nt "$HERE/golden.py" ] && [ "$STAMP" -nt "$HERE/models.py" ]; then
+if [ -f "$STAMP" ] && [ "$STAMP" -nt "$HERE/golden.py" ] && [ "$STAMP" -nt "$HERE/models.py" ] && [ "$STAMP" -nt "$HERE/golden_file.py" ]; then
     echo "ncnn-models: cache $CACHE is up to date"
     exit 0
 fi

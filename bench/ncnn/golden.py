@@ -16,7 +16,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import models  # noqa: E402
 import ncnn_run  # noqa: E402
-import safetensors_io  # noqa: E402
+from golden_file import write_golden  # noqa: E402
 
 
 def unpack(cache):
@@ -62,8 +62,8 @@ def main():
         padded = np.pad(x, ((0, 0), (border, border), (border, border)), mode="edge") if border else x
         y = ncnn_run.run(net, padded)
         assert y.shape == (3, h * scale, w * scale), (name, y.shape)
-        safetensors_io.write(os.path.join(cache, "golden", name + ".golden.safetensors"), {"input": x[None], "output": y[None]},
-                             {"param": param, "scale": scale, "border": border, "source": "ncnn (PyPI) CPU fp32"})
+        write_golden(os.path.join(cache, "golden", name + ".golden.safetensors"), {"input": x[None], "output": y[None]},
+                 {"param": param, "scale": scale, "border": border, "source": "ncnn (PyPI) CPU fp32"})
         print(f"golden: {name} x{scale} border {border}: {x.shape} -> {y.shape}")
 
 

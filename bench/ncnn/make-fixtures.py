@@ -15,7 +15,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ncnn_run  # noqa: E402
-import safetensors_io  # noqa: E402
+from golden_file import write_golden  # noqa: E402
 
 FP16_TAG, INT8_TAG = 0x01306B47, 0x000D4B38
 
@@ -214,8 +214,8 @@ def main():
         padded = np.pad(x, ((0, 0), (border, border), (border, border)), mode="edge") if border else x
         m = ncnn_run.load(os.path.join(out, name + ".param"), os.path.join(out, name + ".bin"))
         y = ncnn_run.run(m, padded)
-        safetensors_io.write(os.path.join(out, name + ".golden.safetensors"),
-                             {"input": x[None], "output": y[None]}, {"source": "ncnn (PyPI) CPU fp32", "border": border})
+        write_golden(os.path.join(out, name + ".golden.safetensors"),
+                     {"input": x[None], "output": y[None]}, {"source": "ncnn (PyPI) CPU fp32", "border": border})
         print(f"{name}: {x.shape} -> {y.shape}")
 
 

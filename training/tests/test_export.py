@@ -7,7 +7,7 @@ import torch
 
 from upres_train.archs import build_model
 from upres_train.model_io import GOLDEN_SIZE, export_model, golden_path, load_any_model
-from upres_train.safetensors_io import load_file, save_file
+from upres_train.weights_file import load_file, save_file
 
 CASES = [
     ("plain", dict(scale=2, channels=8, num_conv=2, rep_branches=["3x3", "1x1", "identity"])),
@@ -29,7 +29,7 @@ def test_export_round_trip(tmp_path, arch, cfg):
     assert REQUIRED_META <= set(meta)
     assert meta["format"] == "upres-model" and meta["version"] == "1" and meta["arch"] == arch
 
-    # our reader and the reference implementation agree
+    # the wrapper returns what the package reads, metadata included
     ours, ours_meta = load_file(path)
     ref = safetensors.torch.load_file(str(path))
     assert ours.keys() == ref.keys()

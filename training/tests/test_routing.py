@@ -11,7 +11,7 @@ from upres_train.routing import (G_NEVER, assemble, axis_tiles, classify, frame_
                                  mean_abs_gradient, mirror_pad, oracle_routing, parse_routing,
                                  routing_metadata, search_thresholds, tile_input, tiled_upscale,
                                  write_routing)
-from upres_train.safetensors_io import load_file
+from upres_train.weights_file import load_file
 
 # ---------------------------------------------------------------- geometry
 

@@ -16,7 +16,7 @@ import yaml
 
 from .archs import build_model
 from .complexity import count_params, macs_per_pixel
-from .safetensors_io import load_file, save_file
+from .weights_file import load_file, save_file
 
 FORMAT_NAME = "upres-model"
 FORMAT_VERSION = "1"

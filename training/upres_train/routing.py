@@ -351,7 +351,7 @@ def parse_routing(meta: dict) -> dict:
 def write_routing(src_path, out_path, routing_json: str) -> dict:
     """Copy the model file `src_path` to `out_path` with metadata `routing` added (every tensor
     and every other metadata key unchanged). Returns the new metadata."""
-    from .safetensors_io import load_file, save_file
+    from .weights_file import load_file, save_file
     tensors, meta = load_file(src_path)
     meta = dict(meta)
     meta["routing"] = routing_json
