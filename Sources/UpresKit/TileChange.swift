@@ -14,7 +14,7 @@ extension TilePipeline {
     }
 
     static func windowDifference(_ p: LumaPlane, _ buffer: [UInt8], _ x: Int, _ y: Int, _ w: Int, _ h: Int,
-                                         limit: Int) -> Int {
+                                 limit: Int) -> Int {
         let rowBytes = w * p.bytesPerSample
         guard buffer.count == rowBytes * h else { return Int.max }
         return buffer.withUnsafeBufferPointer { b in
