@@ -15,7 +15,8 @@ public struct BenchResult: Codable, Sendable {
     public var ms_per_frame: Double
     public var mpix_per_s: Double
     public var gflops: Double
-    /// Measured single-core peak for this precision (fp32: FMA loop; bf16: vdpbf16ps loop) x threads.
+    /// Measured single-core peak for this precision (fp32: FMA loop; bf16: vdpbf16ps loop;
+    /// int8: vpdpbusd loop, in GOPS) x threads. int8 GFLOPS figures count integer ops.
     public var peak_gflops: Double
     public var percent_of_peak: Double
     /// Measured single-core fp32 FMA peak x threads (bf16 runs are also quoted against it).
@@ -37,8 +38,25 @@ public enum Benchmark {
     /// Single-core bf16 peak measured with a `vdpbf16ps` loop (cached); 0 without AVX-512 BF16.
     public static let peakBF16GFLOPS: Double = upres_measure_peak_bf16_gflops(0.3)
 
+    /// Single-core int8 peak in GOPS measured with a `vpdpbusd` loop (cached); 0 without AVX-512 VNNI.
+    public static let peakInt8GOPS: Double = upres_measure_peak_int8_gops(0.3)
+
     public static func peak(_ p: Precision) -> Double {
-        p == .bf16 && peakBF16GFLOPS > 0 ? peakBF16GFLOPS : peakGFLOPS
+        switch p {
+        case .fp32: return peakGFLOPS
+        case .bf16: return peakBF16GFLOPS > 0 ? peakBF16GFLOPS : peakGFLOPS
+        case .int8: return peakInt8GOPS > 0 ? peakInt8GOPS : peakGFLOPS
+        }
+    }
+
+    /// int8: the model file's calibration, else one measured on `input` (speed does not
+    /// depend on the ranges; random-weight models have none).
+    static func calibration(_ model: Model, _ precision: Precision, _ input: Tensor) throws -> Int8Calibration? {
+        guard precision == .int8 else { return nil }
+        if let c = try Int8Calibration(model: model) { return c }
+        var calibrator = Int8Calibrator(model: model)
+        try calibrator.observe(input)
+        return calibrator.calibration
     }
 
     /// Runs `workers` sessions in parallel on a synthetic frame for about `seconds`.
@@ -46,8 +64,9 @@ public enum Benchmark {
                            seconds: Double, weights: String) throws -> BenchResult {
         let shape = Tensor.Shape(1, model.info.inChannels, height, width)
         let input = Tensor(random: shape, seed: 7)
+        let calibration = try calibration(model, precision, input)
         // Per-layer profile on one worker.
-        let profiled = try Session(model: model, input: shape, precision: precision)
+        let profiled = try Session(model: model, input: shape, precision: precision, calibration: calibration)
         _ = try profiled.run(input)
         profiled.profiling = true
         let profileRuns = 3
@@ -60,7 +79,9 @@ public enum Benchmark {
         let macs = profiled.multiplyAdds
 
         // Throughput: each worker owns its session and runs frames until the deadline.
-        let sessions = try (0..<workers).map { _ in try Session(model: model, input: shape, precision: precision) }
+        let sessions = try (0..<workers).map { _ in
+            try Session(model: model, input: shape, precision: precision, calibration: calibration)
+        }
         for s in sessions { _ = try s.run(input) }   // warm up
         let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: workers)
         counts.initialize(repeating: 0)
@@ -119,8 +140,11 @@ extension Benchmark {
         let graph = Graph(nodes: [Node(op: .input, inputs: [], name: "input"), Node(op: .conv(conv), inputs: [0], name: kind)],
                           output: 1)
         let shape = Tensor.Shape(1, c, height, width)
-        let session = try Session(model: Model(testGraph: graph), input: shape, precision: precision)
-        _ = try session.run(Tensor(random: shape, seed: 5))
+        let model = Model(testGraph: graph)
+        let input = Tensor(random: shape, seed: 5)
+        let session = try Session(model: model, input: shape, precision: precision,
+                                  calibration: calibration(model, precision, input))
+        _ = try session.run(input)
         // The session's input/output reorders are part of every run; time the convolution
         // alone with the per-step profile.
         session.profiling = true

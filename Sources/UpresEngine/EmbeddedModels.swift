@@ -22,4 +22,7 @@ public enum EmbeddedModels {
         guard let entry = all.first(where: { $0.name == name }) else { return nil }
         return try Model(file: SafeTensorsFile(data: entry.data), name: name, source: "built-in model \(name)")
     }
+
+    /// The bytes of an embedded model file.
+    public static func data(named name: String) -> Data? { all.first { $0.name == name }?.data }
 }

@@ -2,45 +2,6 @@ import Foundation
 import CDNNL
 import CUpresShims
 
-/// Arithmetic precision of a session's activations and weights.
-public enum Precision: String, CaseIterable, Sendable {
-    case fp32, bf16
-
-    /// Whether oneDNN has kernels for this precision on this CPU (bf16 needs AVX-512 BF16
-    /// or AMX; on AVX2-only CPUs oneDNN 2.6 has no bf16 convolution).
-    public var isSupported: Bool {
-        self == .fp32 || Precision.bf16Supported
-    }
-
-    private static let bf16Supported: Bool = {
-        guard let ctx = try? DNNLContext() else { return false }
-        var s = (try? MemoryDesc.make([1, 16, 8, 8], dnnl_bf16, dnnl_nhwc)) ?? dnnl_memory_desc_t()
-        var w = (try? MemoryDesc.make([16, 16, 3, 3], dnnl_bf16, dnnl_format_tag_any)) ?? dnnl_memory_desc_t()
-        var d = s
-        var desc = dnnl_convolution_desc_t()
-        guard dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct, &s, &w, nil, &d,
-                                                 [1, 1], [1, 1], [1, 1]) == dnnl_success,
-              let pd = try? makePrimitiveDesc(&desc, nil, ctx, "bf16 probe") else { return false }
-        dnnl_primitive_desc_destroy(pd)
-        return true
-    }()
-
-    /// The instruction set oneDNN dispatches to on this CPU (`avx2`, `avx512_core_bf16`...).
-    public static var cpuISA: String {
-        switch dnnl_get_effective_cpu_isa() {
-        case dnnl_cpu_isa_avx2: return "avx2"
-        case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni"
-        case dnnl_cpu_isa_avx512_core: return "avx512_core"
-        case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni"
-        case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16"
-        case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx"
-        case dnnl_cpu_isa_sse41: return "sse41"
-        case dnnl_cpu_isa_avx: return "avx"
-        default: return "other"
-        }
-    }
-}
-
 /// One worker's compiled network for one input size: oneDNN primitives (layouts chosen by
 /// oneDNN, weights reordered once), activation buffers reused by liveness, one OpenMP thread.
 /// Create one per worker thread and input size; `run` it for every tile of that size.
@@ -60,6 +21,11 @@ public final class Session {
     public let threads: Int
     var steps: [Step] = []
     var keep: [AnyObject] = []          // memories and buffers that primitives refer to
+    /// Every node's output memory (NHWC), indexed as the fused graph.
+    var valueMemories: [DNNLMemory] = []
+    /// int8 sessions: the calibration, and int8 copies of f32 values that convolutions read.
+    var calibration: Int8Calibration?
+    var quantisedCopies: [Int: DNNLMemory] = [:]
     private let userInput: DNNLMemory
     private let userOutput: DNNLMemory
     private let inputBuffer: AlignedBuffer
@@ -79,7 +45,9 @@ public final class Session {
         var host: (() -> Void)?
     }
 
-    public init(model: Model, input: Tensor.Shape, precision: Precision, threads: Int = 1) throws {
+    /// - Parameter calibration: int8 only; nil reads the model file's (`Int8Calibration(model:)`).
+    public init(model: Model, input: Tensor.Shape, precision: Precision, threads: Int = 1,
+                calibration: Int8Calibration? = nil) throws {
         OpenMP.setThreads(threads)
         self.threads = threads
         self.model = model
@@ -90,7 +58,14 @@ public final class Session {
         outputShape = shapes[graph.output]
         multiplyAdds = try graph.multiplyAdds(input: input)
         ctx = try DNNLContext()
-        let dt = precision == .bf16 ? dnnl_bf16 : dnnl_f32
+        let dt = precision == .bf16 ? dnnl_bf16 : dnnl_f32   // int8: f32 outside the int8 chains
+        if precision == .int8 {
+            guard let c = try calibration ?? Int8Calibration(model: model) else {
+                throw ModelFileError("\(model.info.displayName): has no int8 calibration (metadata '\(Int8Calibration.metadataKey)'); "
+                                     + "run upres calibrate on it, or use --precision bf16 or fp32")
+            }
+            self.calibration = c
+        }
 
         inputBuffer = AlignedBuffer(size: input.count * 4)
         outputBuffer = AlignedBuffer(size: outputShape.count * 4)
@@ -104,8 +79,9 @@ public final class Session {
         var values: [DNNLMemory] = []
         var free: [AlignedBuffer] = []
         var dying: [[AlignedBuffer]] = Array(repeating: [], count: graph.nodes.count)
+        let storage = precision == .int8 ? Session.int8Storage(graph) : []
         for (i, s) in shapes.enumerated() {
-            let md = try MemoryDesc.make(Session.dims(s), dt, dnnl_nhwc)
+            let md = try MemoryDesc.make(Session.dims(s), storage.isEmpty ? dt : valueType(i, stored: storage[i]), dnnl_nhwc)
             let size = MemoryDesc.size(md)
             let pick = free.enumerated().filter { $0.element.size >= size }.min { $0.element.size < $1.element.size }
             let buffer: AlignedBuffer
@@ -116,6 +92,7 @@ public final class Session {
             free.append(contentsOf: dying[i])   // inputs whose last reader was node i
         }
         keep.append(contentsOf: values)
+        valueMemories = values
 
         for (i, node) in graph.nodes.enumerated() {
             try compile(node: node, index: i, shapes: shapes, values: values, dt: dt)
@@ -139,11 +116,20 @@ public final class Session {
     public var inputPointer: UnsafeMutablePointer<Float> { inputBuffer.pointer.assumingMemoryBound(to: Float.self) }
     public var outputPointer: UnsafePointer<Float> { UnsafePointer(outputBuffer.pointer.assumingMemoryBound(to: Float.self)) }
 
-    public func execute() throws {
+    /// - Parameter observe: called with each node's output (f32 NHWC) once its last step has
+    ///   run (fp32 sessions only: calibration).
+    public func execute(observing observe: ((Int, UnsafeBufferPointer<Float>) -> Void)? = nil) throws {
         OpenMP.setThreads(threads)   // per calling thread; sessions may be run from worker threads
-        for step in steps {
+        precondition(observe == nil || precision == .fp32, "only fp32 sessions can be observed")
+        for (k, step) in steps.enumerated() {
             let start = profiling ? DispatchTime.now().uptimeNanoseconds : 0
             if let p = step.primitive { try p.execute(ctx, step.args) } else { step.host?() }
+            if let observe, k + 1 == steps.count || steps[k + 1].node != step.node {
+                dnnl_stream_wait(ctx.stream)
+                let m = valueMemories[step.node]
+                observe(step.node, UnsafeBufferPointer(start: m.handle.assumingMemoryBound(to: Float.self),
+                                                      count: MemoryDesc.size(m.desc) / 4))
+            }
             if profiling {
                 dnnl_stream_wait(ctx.stream)
                 timeByKind[step.kind, default: 0] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
@@ -169,6 +155,8 @@ public final class Session {
         switch node.op {
         case .input:
             try addReorder(from: userInput, to: dst, kind: "input", node: i)
+        case .conv(let c) where precision == .int8:
+            try addConvInt8(c, srcNode: node.inputs[0], node: i, values: values, inShape: shapes[node.inputs[0]], outShape: shapes[i])
         case .conv(let c):
             try addConv(c, src: src!, dst: dst, values: values, node: i, dt: dt, inShape: shapes[node.inputs[0]], outShape: shapes[i])
         case .activation(let a):

@@ -147,6 +147,12 @@ public struct ModelFamily: Sendable {
 
     public var hard: Model { branches[.hard]! }
 
+    /// The upscaling networks of the family (each branch model once; not the classifier).
+    public var networks: [Model] {
+        var seen = Set<String>()
+        return [TileClass.hard, .medium, .easy].compactMap { branches[$0] }.filter { seen.insert($0.info.name).inserted }
+    }
+
     /// What decides the classes, for resume keys: the classifier (name, size) and lambda, or
     /// the thresholds.
     public var routingIdentity: String {

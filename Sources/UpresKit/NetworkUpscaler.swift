@@ -15,7 +15,8 @@ public struct NetworkUpscalerFactory: UpscalerFactory {
         self.settings = settings
     }
 
-    public var name: String { "\(family.name) (\(settings.precision.rawValue))" }
+    public var name: String { "\(family.name) (\(precision))" }
+    public var precision: String { settings.precision.rawValue }
 
     public var identity: String {
         let branches = family.branches.sorted { $0.key < $1.key }

@@ -118,6 +118,7 @@ public final class UpscaleJob {
         stats.outputWidth = Int(encodeFormat.width)
         stats.outputHeight = Int(encodeFormat.height)
         stats.model = settings.upscaler.name
+        stats.precision = settings.upscaler.precision
         let expectedFrames = self.expectedFrames
         stats.framesTotal = expectedFrames?.count
         stats.framesTotalEstimated = !(expectedFrames?.exact ?? true)

@@ -26,6 +26,8 @@ public protocol UpscalerFactory: Sendable {
     var name: String { get }
     /// Everything about the upscaler that changes its output (a resumed job checks it).
     var identity: String { get }
+    /// The arithmetic a network runs in (`fp32`, `bf16`, `int8`); empty for classical scalers.
+    var precision: String { get }
     func makeUpscaler(input: VideoFormat, output: VideoFormat) throws -> any Upscaler
     func makePipeline(input: VideoFormat, output: VideoFormat) throws -> any FramePipeline
     /// The format frames are given to this upscaler in, for a `source` stream encoded as
@@ -35,6 +37,7 @@ public protocol UpscalerFactory: Sendable {
 
 extension UpscalerFactory {
     public var identity: String { name }
+    public var precision: String { "" }
 
     /// Classical scalers run in the source format, unless swscale cannot write it (palettes).
     public func workingFormat(source: VideoFormat, encode: VideoFormat) -> VideoFormat {

@@ -22,7 +22,7 @@ struct Bench: ParsableCommand {
     @Option(help: ArgumentHelp("Worker counts to measure, comma-separated (default: 1 and all cores).", valueName: "list"))
     var threads: String?
 
-    @Option(help: ArgumentHelp("fp32, bf16 or all (default: all this CPU supports).", valueName: "p"))
+    @Option(help: ArgumentHelp("fp32, bf16, int8 or all (default: all this CPU supports).", valueName: "p"))
     var precision: String = "all"
 
     @Option(help: ArgumentHelp("Seconds per measurement.", valueName: "s"))
@@ -42,7 +42,9 @@ struct Bench: ParsableCommand {
     func validate() throws {
         guard parseSize() != nil else { throw ValidationError("--size must look like 320x180") }
         guard parseThreads() != nil else { throw ValidationError("--threads takes positive numbers, e.g. 1,2") }
-        guard ["all", "fp32", "bf16"].contains(precision) else { throw ValidationError("--precision must be fp32, bf16 or all") }
+        guard ["all", "fp32", "bf16", "int8"].contains(precision) else {
+            throw ValidationError("--precision must be fp32, bf16, int8 or all")
+        }
         if seconds <= 0 || seconds > 600 { throw ValidationError("--seconds must be between 0 and 600") }
         if channels < 1 || channels > 1024 { throw ValidationError("--channels must be between 1 and 1024") }
     }
@@ -66,7 +68,7 @@ struct Bench: ParsableCommand {
         var precisions = Precision.allCases.filter(\.isSupported)
         if precision != "all" {
             guard let p = Precision(rawValue: precision), p.isSupported else {
-                Diagnostics.error("--precision \(precision): this CPU has no bf16 kernels (oneDNN ISA \(Precision.cpuISA))")
+                Diagnostics.error("--precision \(precision): this CPU has no \(precision) kernels (oneDNN ISA \(Precision.cpuISA))")
                 throw ExitCode(ExitStatus.usage)
             }
             precisions = [p]
@@ -77,7 +79,8 @@ struct Bench: ParsableCommand {
             if !json {
                 print("upres bench --layers: \(channels) -> \(channels) channels on \(w)x\(h), one worker, one oneDNN thread; "
                       + "peak per core fp32 " + String(format: "%.1f", Benchmark.peakGFLOPS) + " GFLOPS"
-                      + (Benchmark.peakBF16GFLOPS > 0 ? ", bf16 " + String(format: "%.1f", Benchmark.peakBF16GFLOPS) : ""))
+                      + (Benchmark.peakBF16GFLOPS > 0 ? ", bf16 " + String(format: "%.1f", Benchmark.peakBF16GFLOPS) : "")
+                      + (Benchmark.peakInt8GOPS > 0 ? ", int8 " + String(format: "%.1f", Benchmark.peakInt8GOPS) + " GOPS" : ""))
                 print(pad("layer", 20) + pad("prec", 6) + pad("ms", 9) + pad("GFLOPS", 8) + "% peak")
             }
             for kind in Benchmark.layerKinds {
@@ -108,6 +111,9 @@ struct Bench: ParsableCommand {
             var peaks = "measured peak per core: fp32 " + String(format: "%.1f", Benchmark.peakGFLOPS) + " GFLOPS (FMA loop)"
             if Benchmark.peakBF16GFLOPS > 0 {
                 peaks += ", bf16 " + String(format: "%.1f", Benchmark.peakBF16GFLOPS) + " GFLOPS (vdpbf16ps loop)"
+            }
+            if Benchmark.peakInt8GOPS > 0 {
+                peaks += ", int8 " + String(format: "%.1f", Benchmark.peakInt8GOPS) + " GOPS (vpdpbusd loop)"
             }
             print("upres bench: \(w)x\(h) frame, oneDNN ISA \(Precision.cpuISA); \(peaks); % peak is against the run's precision")
             print(pad("model", 18) + pad("weights", 8) + pad("prec", 6) + pad("thr", 4) + pad("MACs/px", 9)

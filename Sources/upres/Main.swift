@@ -44,7 +44,7 @@ struct Upres: ParsableCommand {
             Exit status: 0 all done, 1 some input failed, 2 usage error, 130 interrupted.
             """,
         version: UpresVersion.string,
-        subcommands: [Upscale.self, Models.self, Bench.self, Join.self, Compare.self, Preview.self],
+        subcommands: [Upscale.self, Models.self, Bench.self, Join.self, Compare.self, Preview.self, Calibrate.self],
         defaultSubcommand: Upscale.self
     )
 }

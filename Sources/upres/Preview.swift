@@ -70,7 +70,7 @@ struct Preview: ParsableCommand {
     @Option(help: ArgumentHelp("The routed family's --mac-cost, as upscale's.", valueName: "x"))
     var macCost: Double = 1
 
-    @Option(help: ArgumentHelp("Network precision, as upscale's --precision: auto, fp32 or bf16.", valueName: "mode"))
+    @Option(help: ArgumentHelp("Network precision, as upscale's --precision: auto, fp32, bf16 or int8.", valueName: "mode"))
     var precision: PrecisionChoice = .auto
 
     @Option(help: ArgumentHelp("SR worker threads (0 = all cores).", valueName: "n"))
@@ -196,9 +196,9 @@ struct Preview: ParsableCommand {
     /// Lanczos, the default family's branches on every tile, the routed family, then --model.
     private func makeCandidates() throws -> [PreviewCandidate] {
         let cores = threads > 0 ? threads : ProcessInfo.processInfo.activeProcessorCount
-        func settings(_ hard: Model, classes: Bool, branch: TileClass) throws -> TileSettings {
+        func settings(_ family: ModelFamily, classes: Bool, branch: TileClass) throws -> TileSettings {
             // No reuse: the measured run repeats the warm-up's frame, which reuse would skip.
-            var s = TileSettings(tile: tile, workers: cores, precision: try precision.resolve(for: hard), classes: classes,
+            var s = TileSettings(tile: tile, workers: cores, precision: try precision.resolve(for: family.networks), classes: classes,
                                  branch: branch, reuseThreshold: nil)
             s.macCost = macCost
             return s
@@ -218,18 +218,18 @@ struct Preview: ParsableCommand {
             for c in [TileClass.easy, .medium, .hard] {
                 guard let m = f.branches[c] else { continue }
                 list.append(PreviewCandidate(name: "\(m.info.name) on every tile", kind: .branch,
-                                             factory: NetworkUpscalerFactory(family: f, settings: try settings(f.hard, classes: false, branch: c))))
+                                             factory: NetworkUpscalerFactory(family: f, settings: try settings(f, classes: false, branch: c))))
             }
             if f.classifier != nil || f.thresholds != nil {
                 list.append(PreviewCandidate(name: "\(f.name) routed", kind: .routed,
-                                             factory: NetworkUpscalerFactory(family: f, settings: try settings(f.hard, classes: true, branch: .hard))))
+                                             factory: NetworkUpscalerFactory(family: f, settings: try settings(f, classes: true, branch: .hard))))
             }
         }
         for m in model {
             let f = try family(m)   // its errors name the model
             list.append(PreviewCandidate(name: FileManager.default.fileExists(atPath: m) ? (m as NSString).lastPathComponent : m,
                                          kind: .model,
-                                         factory: NetworkUpscalerFactory(family: f, settings: try settings(f.hard, classes: true, branch: .hard))))
+                                         factory: NetworkUpscalerFactory(family: f, settings: try settings(f, classes: true, branch: .hard))))
         }
         return list
     }

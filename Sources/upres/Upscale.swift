@@ -101,7 +101,7 @@ struct Upscale: ParsableCommand {
         valueName: "name|path"))
     var model: String?
 
-    @Option(help: ArgumentHelp("Network precision: auto (bf16 where the CPU has bf16 kernels and the model's bf16 check passed), fp32 or bf16.",
+    @Option(help: ArgumentHelp("Network precision: auto (int8 where the CPU has VNNI and the models' int8 check passed, else bf16 where the CPU has bf16 kernels and the model's bf16 check passed), fp32, bf16 or int8.",
                                valueName: "mode"))
     var precision: PrecisionChoice = .auto
 
@@ -186,13 +186,13 @@ struct Upscale: ParsableCommand {
                 Diagnostics.error("\(chosen): a tile classifier (it routes tiles of a model family), not an upscaling network")
                 throw ExitCode(ExitStatus.failed)
             }
-            let p = try precision.resolve(for: loaded)
             let cores = threads > 0 ? threads : ProcessInfo.processInfo.activeProcessorCount
             let family: ModelFamily
             do { family = try ModelFamily(hard: loaded) { try ModelSource.branch($0, besideOf: chosen) } } catch {
                 Diagnostics.error("\(error)")
                 throw ExitCode(ExitStatus.failed)
             }
+            let p = try precision.resolve(for: family.networks)
             factory = NetworkUpscalerFactory(family: family, settings: tiling.settings(workers: cores, precision: p))
         } else {
             factory = ClassicalUpscalerFactory(filter: ScaleFilter(rawValue: upscaler ?? "lanczos")!, threads: Int32(threads))
@@ -339,55 +339,6 @@ struct Join: ParsableCommand {
     @OptionGroup var job: Upscale
 
     func run() throws { try job.run(joining: true) }
-}
-
-/// `--model` takes a file path or the name of a built-in model.
-enum ModelSource {
-    static func load(_ nameOrPath: String, ncnn: NCNNOverrides = .init()) throws -> Model {
-        if nameOrPath.hasSuffix(".param") || nameOrPath.hasSuffix(".bin") {
-            // An ncnn pair: NAME.param (layers) + NAME.bin (weights); either path names it.
-            let param = URL(fileURLWithPath: nameOrPath).deletingPathExtension().appendingPathExtension("param")
-            return try Model(ncnnParam: param, overrides: ncnn)
-        }
-        if FileManager.default.fileExists(atPath: nameOrPath) {
-            return try Model(contentsOf: URL(fileURLWithPath: nameOrPath))
-        }
-        if let m = try EmbeddedModels.model(named: nameOrPath) { return m }
-        let builtIn = EmbeddedModels.names
-        throw ModelFileError("\(nameOrPath): no such model file or built-in model"
-                             + (builtIn.isEmpty ? "" : " (built-in: \(builtIn.joined(separator: ", ")))"))
-    }
-
-    /// A routing branch named by a family's hard model: a built-in model for built-in families,
-    /// a file (`NAME.safetensors` or the name as a path) beside a model file.
-    static func branch(_ name: String, besideOf family: String) throws -> Model? {
-        if !FileManager.default.fileExists(atPath: family) { return try EmbeddedModels.model(named: name) }
-        let dir = URL(fileURLWithPath: family).deletingLastPathComponent()
-        for candidate in [name, name + ".safetensors"] {
-            let url = candidate.hasPrefix("/") ? URL(fileURLWithPath: candidate) : dir.appendingPathComponent(candidate)
-            if FileManager.default.fileExists(atPath: url.path) { return try Model(contentsOf: url) }
-        }
-        return try EmbeddedModels.model(named: name)
-    }
-}
-
-enum PrecisionChoice: String, ExpressibleByArgument, CaseIterable {
-    case auto, fp32, bf16
-
-    /// `auto`: bf16 where the CPU has bf16 kernels, unless the model file records that bf16
-    /// costs it more than 0.05 dB (metadata `bf16_psnr_delta_db`, measured at export).
-    func resolve(for model: Model) throws -> Precision {
-        switch self {
-        case .auto: return Precision.bf16.isSupported && model.info.bf16Allowed ? .bf16 : .fp32
-        case .fp32: return .fp32
-        case .bf16:
-            guard Precision.bf16.isSupported else {
-                Diagnostics.error("--precision bf16: this CPU has no bf16 kernels (oneDNN ISA \(Precision.cpuISA)); use fp32 or auto")
-                throw ExitCode(ExitStatus.usage)
-            }
-            return .bf16
-        }
-    }
 }
 
 struct SizeOptions: ParsableArguments {

@@ -200,6 +200,8 @@ static inline const char *upres_dnnl_impl_name(const_dnnl_primitive_desc_t pd) {
 double upres_measure_peak_gflops(double seconds, int *vector_bits);
 /// Single-thread bf16 peak (vdpbf16ps loop, AVX-512 BF16); 0 where the CPU has no bf16 dot products.
 double upres_measure_peak_bf16_gflops(double seconds);
+/// Single-thread int8 peak in GOPS (vpdpbusd loop, AVX-512 VNNI); 0 where the CPU has no VNNI.
+double upres_measure_peak_int8_gops(double seconds);
 
 // ---------------------------------------------------------------- OpenMP
 // omp.h lives in GCC's private include dir; declare the one call we need.

@@ -1,0 +1,121 @@
+import Foundation
+
+/// The range of every value of a model's fused graph, measured on calibration images in fp32:
+/// what int8 sessions quantise activations with (one scale per tensor; weights get one scale per
+/// output channel from their own values). Stored in the model file as metadata `int8_ranges`,
+/// a JSON array of `[node name, min, max]` in fused-graph order (docs/model-format.md), so a
+/// file calibrated for another graph is refused rather than misread.
+public struct Int8Calibration: Equatable, Sendable {
+    public static let metadataKey = "int8_ranges"
+    /// Y-PSNR of int8 minus fp32 on the validation photos, measured by `upres calibrate`.
+    public static let deltaKey = "int8_psnr_delta_db"
+    /// The largest PSNR loss int8 may cost a model and still be chosen by `auto` (as bf16).
+    public static let tolerance = 0.05
+
+    public struct Range: Equatable, Sendable {
+        public var name: String
+        public var min: Float
+        public var max: Float
+    }
+
+    public var ranges: [Range]
+
+    public init(ranges: [Range]) { self.ranges = ranges }
+
+    /// Reads `int8_ranges` from a model's metadata; nil when the file has none. Throws when it
+    /// is malformed or was measured on a different graph.
+    public init?(model: Model) throws {
+        guard let text = model.info.metadata[Int8Calibration.metadataKey] else { return nil }
+        func fail(_ m: String) -> ModelFileError { ModelFileError("\(model.info.displayName): metadata '\(Int8Calibration.metadataKey)' \(m)") }
+        guard let rows = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[Any]] else {
+            throw fail("is not a JSON array of [name, min, max] rows")
+        }
+        var ranges: [Range] = []
+        for row in rows {
+            guard row.count == 3, let name = row[0] as? String, let lo = (row[1] as? NSNumber)?.floatValue,
+                  let hi = (row[2] as? NSNumber)?.floatValue, lo.isFinite, hi.isFinite, lo <= hi else {
+                throw fail("has a row that is not [name, min, max] with finite min <= max")
+            }
+            ranges.append(Range(name: name, min: lo, max: hi))
+        }
+        let names = model.fusedGraph.nodes.map(\.name)
+        guard ranges.map(\.name) == names else {
+            throw fail("was measured on a different graph (\(ranges.count) values, this upres builds \(names.count)): run upres calibrate again")
+        }
+        self.ranges = ranges
+    }
+
+    /// The metadata value (`int8_ranges`).
+    public var metadataValue: String {
+        let rows: [[Any]] = ranges.map { [$0.name, Double($0.min), Double($0.max)] }
+        let data = try! JSONSerialization.data(withJSONObject: rows, options: [.withoutEscapingSlashes])
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Storage of one value in an int8 session: u8 codes, with a zero point when the value
+    /// can be negative (asymmetric: all 256 codes cover [min, max]).
+    struct Quantisation {
+        /// True value = (code - zeroPoint) x step.
+        var step: Float
+        var zeroPoint: Int32
+    }
+
+    func quantisation(_ i: Int) -> Quantisation {
+        let r = ranges[i]
+        // Network inputs are 8-bit pictures over 255: their own grid quantises them losslessly.
+        if i == 0 && r.name == "input" && r.min >= 0 && r.max <= 1 { return Quantisation(step: 1 / 255, zeroPoint: 0) }
+        let lo = Swift.min(r.min, 0), hi = Swift.max(r.max, 0)
+        let step = Swift.max(hi - lo, 1e-6) / 255
+        return Quantisation(step: step, zeroPoint: Int32((-lo / step).rounded()))
+    }
+}
+
+extension ModelInfo {
+    /// The recorded int8 check (`int8_psnr_delta_db`), when the file has one.
+    public var int8Delta: Double? { metadata[Int8Calibration.deltaKey].flatMap(Double.init) }
+
+    /// True when the file is calibrated for int8 and its recorded check lost at most the tolerance.
+    public var int8Allowed: Bool {
+        guard metadata[Int8Calibration.metadataKey] != nil, let d = int8Delta else { return false }
+        return d >= -Int8Calibration.tolerance
+    }
+}
+
+/// Measures the range of every fused-graph value while fp32 sessions run calibration inputs.
+///
+///     var calibrator = Int8Calibrator(model: model)
+///     for lr in images { try calibrator.observe(lr) }
+///     let calibration = calibrator.calibration
+public struct Int8Calibrator {
+    public let model: Model
+    private var low: [Float]
+    private var high: [Float]
+    public private(set) var inputs = 0
+
+    public init(model: Model) {
+        self.model = model
+        low = Array(repeating: .infinity, count: model.fusedGraph.nodes.count)
+        high = Array(repeating: -.infinity, count: model.fusedGraph.nodes.count)
+    }
+
+    /// Runs `input` (NCHW f32) through an fp32 session and widens every value's range.
+    public mutating func observe(_ input: Tensor) throws {
+        let session = try Session(model: model, input: input.shape, precision: .fp32)
+        input.data.withUnsafeBufferPointer { session.inputPointer.update(from: $0.baseAddress!, count: $0.count) }
+        var lo = low, hi = high
+        try session.execute { node, values in
+            var a = lo[node], b = hi[node]
+            for v in values where v.isFinite { a = Swift.min(a, v); b = Swift.max(b, v) }
+            lo[node] = a; hi[node] = b
+        }
+        low = lo; high = hi
+        inputs += 1
+    }
+
+    /// The ranges seen so far (a value never seen gets [0, 0]).
+    public var calibration: Int8Calibration {
+        Int8Calibration(ranges: model.fusedGraph.nodes.enumerated().map { i, node in
+            low[i] <= high[i] ? .init(name: node.name, min: low[i], max: high[i]) : .init(name: node.name, min: 0, max: 0)
+        })
+    }
+}

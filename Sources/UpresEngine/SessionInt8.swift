@@ -1,0 +1,177 @@
+import CDNNL
+import CUpresShims
+
+/// int8 compilation: convolutions run on u8 activations (zero points where negative) and s8 weights (one scale per
+/// output channel) with s32 accumulation, and write int8 when only convolutions read their
+/// output, so a chain of convolutions stays in int8 from one layer to the next. Every other
+/// value stays f32; a convolution reading one gets an int8 copy (a quantising reorder).
+extension Session {
+    /// Per fused-graph node: whether an int8 session stores its output as int8 (a convolution
+    /// read only by convolutions, as their source).
+    static func int8Storage(_ graph: Graph) -> [Bool] {
+        let readers = Graph.readers(graph.nodes, output: graph.output)
+        return graph.nodes.indices.map { i in
+            guard case .conv = graph.nodes[i].op, !readers[i].isEmpty else { return false }
+            return readers[i].allSatisfy { r in
+                guard r >= 0, case .conv(let c) = graph.nodes[r].op, graph.nodes[r].inputs.first == i else { return false }
+                return !c.postOps.contains { if case .add(i) = $0 { return true }; if case .mul(i) = $0 { return true }; return false }
+            }
+        }
+    }
+
+    func valueType(_ i: Int, stored int8: Bool) -> dnnl_data_type_t {
+        int8 && calibration != nil ? dnnl_u8 : dnnl_f32
+    }
+
+    /// Value `j` as a convolution source: itself when stored in int8, else an int8 copy made
+    /// by a reorder step (once, before the first convolution that reads it).
+    private func int8Source(_ j: Int, values: [DNNLMemory]) throws -> DNNLMemory {
+        let v = values[j]
+        if v.desc.data_type != dnnl_f32 { return v }
+        if let copy = quantisedCopies[j] { return copy }
+        let q = calibration!.quantisation(j)
+        let ndims = Int(v.desc.ndims)
+        let dims = withUnsafeBytes(of: v.desc.dims) { Array($0.bindMemory(to: Int64.self).prefix(ndims)).map(Int.init) }
+        let md = try MemoryDesc.make(dims, dnnl_u8, dnnl_nhwc)
+        let buffer = AlignedBuffer(size: MemoryDesc.size(md))
+        let copy = try DNNLMemory(md, ctx, handle: buffer.pointer)
+        keep.append(buffer); keep.append(copy)
+        let p = try scaledReorder(v.desc, md, scales: [1 / q.step], mask: 0, dstZeroPoint: q.zeroPoint)
+        steps.append(Step(kind: "quantise", node: j, primitive: p, args: [arg(DNNL_ARG_FROM, v), arg(DNNL_ARG_TO, copy)]))
+        quantisedCopies[j] = copy
+        return copy
+    }
+
+    private func scaledReorder(_ a: dnnl_memory_desc_t, _ b: dnnl_memory_desc_t, scales: [Float], mask: Int32,
+                               dstZeroPoint: Int32 = 0) throws -> DNNLPrimitive {
+        var attr: dnnl_primitive_attr_t? = nil
+        try dnnl(dnnl_primitive_attr_create(&attr), "attr")
+        defer { dnnl_primitive_attr_destroy(attr) }
+        try dnnl(dnnl_primitive_attr_set_output_scales(attr, Int64(scales.count), mask, scales), "reorder scales")
+        if dstZeroPoint != 0 {
+            try dnnl(dnnl_primitive_attr_set_zero_points(attr, DNNL_ARG_DST, 1, 0, [dstZeroPoint]), "reorder zero point")
+        }
+        var s = a, d = b
+        var pd: dnnl_primitive_desc_t? = nil
+        try dnnl(dnnl_reorder_primitive_desc_create(&pd, &s, ctx.engine, &d, ctx.engine, attr), "scaled reorder")
+        defer { dnnl_primitive_desc_destroy(pd) }
+        return try DNNLPrimitive(pd!, "reorder")
+    }
+
+    /// Activations with f(a x) = a f(x) for a > 0: the output step can be folded into the
+    /// convolution's scales ahead of them.
+    private static func isHomogeneous(_ a: Activation) -> Bool {
+        switch a {
+        case .relu, .leakyRelu, .prelu: return true
+        case .linear(_, let shift): return shift == 0
+        default: return false
+        }
+    }
+
+    func addConvInt8(_ c: Convolution, srcNode j: Int, node: Int, values: [DNNLMemory],
+                     inShape s: Tensor.Shape, outShape o: Tensor.Shape) throws {
+        let src = try int8Source(j, values: values)
+        let dst = values[node]
+        let srcQ = calibration!.quantisation(j)
+        let srcStep = srcQ.step
+        let k = c.kernel, g = c.groups
+        let wdims = g == 1 ? [c.outChannels, c.inChannels, k, k] : [g, c.outChannels / g, c.inChannels / g, k, k]
+        var wAny = try MemoryDesc.make(wdims, dnnl_s8, dnnl_format_tag_any)
+        var bmd = try MemoryDesc.make([c.outChannels], dnnl_f32, dnnl_a)
+        var smd = src.desc, dmd = dst.desc
+        let ek = (k - 1) * c.dilation + 1
+        let padR = [(o.h - 1) * c.stride + ek - s.h - c.padding, (o.w - 1) * c.stride + ek - s.w - c.padding].map { Int64($0) }
+        var d = dnnl_convolution_desc_t()
+        let strides = [Int64(c.stride), Int64(c.stride)], dilates = [Int64(c.dilation - 1), Int64(c.dilation - 1)]
+        let padL = [Int64(c.padding), Int64(c.padding)]
+        let status = withUnsafePointer(to: &bmd) { b in
+            dnnl_dilated_convolution_forward_desc_init(&d, dnnl_forward_inference, dnnl_convolution_direct, &smd, &wAny,
+                                                       b, &dmd, strides, dilates, padL, padR)
+        }
+        try dnnl(status, "int8 convolution \(wdims)")
+
+        // Weight codes: w x 127 / max|w| per output channel; true conv = codes x srcStep x max|w| / 127.
+        let perChannel = c.weights.data.count / c.outChannels
+        let weightMax: [Float] = (0..<c.outChannels).map { oc in
+            c.weights.data[(oc * perChannel)..<((oc + 1) * perChannel)].reduce(0) { Swift.max($0, abs($1)) }
+        }
+        let weightScales = weightMax.map { $0 > 0 ? 127 / $0 : 1 }
+        let trueScale = weightScales.map { srcStep / $0 }
+
+        // Output: int8 codes of the node's own step, or f32. Homogeneous activations let the
+        // step fold into the scales; otherwise a final linear post-op divides by it.
+        let int8Out = dst.desc.data_type != dnnl_f32
+        let dstQ = int8Out ? calibration!.quantisation(node) : .init(step: 1, zeroPoint: 0)
+        let dstStep = dstQ.step
+        let fold = int8Out && c.postOps.allSatisfy { if case .activation(let a) = $0 { return Session.isHomogeneous(a) }; return false }
+        let outputScales = trueScale.map { fold ? $0 / dstStep : $0 }
+
+        var attr: dnnl_primitive_attr_t? = nil
+        try dnnl(dnnl_primitive_attr_create(&attr), "attr")
+        defer { dnnl_primitive_attr_destroy(attr) }
+        try dnnl(dnnl_primitive_attr_set_output_scales(attr, Int64(outputScales.count), 1 << 1, outputScales), "int8 output scales")
+        // Zero points are passed at run time (the form oneDNN's fast int8 kernels take).
+        var zeroPointArgs: [dnnl_exec_arg_t] = []
+        for (which, zp) in [(DNNL_ARG_SRC, srcQ.zeroPoint), (DNNL_ARG_DST, dstQ.zeroPoint)] where zp != 0 {
+            try dnnl(dnnl_primitive_attr_set_zero_points(attr, which, 1, 0, [DNNL_RUNTIME_S32_VAL_REP]), "zero points")
+            zeroPointArgs.append(arg(DNNL_ARG_ATTR_ZERO_POINTS | which, try int32Constant(zp)))
+        }
+        var po: dnnl_post_ops_t? = nil
+        try dnnl(dnnl_post_ops_create(&po), "post ops")
+        defer { dnnl_post_ops_destroy(po) }
+        var postArgs: [dnnl_exec_arg_t] = []
+        var index: Int32 = 0
+        for p in c.postOps {
+            switch p {
+            case .activation(.prelu(let slopes)):
+                try dnnl(dnnl_post_ops_append_prelu(po, 1 << 1), "prelu post-op")
+                postArgs.append(arg(Int32(upres_dnnl_arg_post_op(index, DNNL_ARG_WEIGHTS)), try constant(slopes, channels: slopes.count)))
+            case .activation(let a):
+                let (alg, alpha, beta) = Session.eltwise(a)!
+                try dnnl(dnnl_post_ops_append_eltwise(po, 1, alg, alpha, beta), "eltwise post-op")
+            case .add(let r), .mul(let r):
+                var md = values[r].desc
+                let alg: dnnl_alg_kind_t
+                if case .add = p { alg = dnnl_binary_add } else { alg = dnnl_binary_mul }
+                try dnnl(dnnl_post_ops_append_binary(po, alg, &md), "binary post-op")
+                postArgs.append(arg(Int32(upres_dnnl_arg_post_op(index, DNNL_ARG_SRC_1)), values[r]))
+            }
+            index += 1
+        }
+        if int8Out && !fold { try dnnl(dnnl_post_ops_append_eltwise(po, 1, dnnl_eltwise_linear, 1 / dstStep, 0), "output step") }
+        try dnnl(dnnl_primitive_attr_set_post_ops(attr, po), "set post ops")
+        guard let pd = try makePrimitiveDesc(&d, attr, ctx, "int8 convolution") else {
+            throw DNNLError(status: dnnl_unimplemented.rawValue, context: "int8 convolution \(wdims) with its post-ops")
+        }
+        defer { dnnl_primitive_desc_destroy(pd) }
+        let kind = g > 1 && g == c.outChannels ? "depthwise conv" : (k == 1 ? "conv 1x1" : "conv \(k)x\(k)")
+        multiplyAddsByKind[kind, default: 0] += o.n * o.c * o.h * o.w * (c.inChannels / g) * k * k
+
+        // Weights: quantised once, by a reorder with per-channel scales into the kernel's layout.
+        let chosen = queryMD(pd, dnnl_query_weights_md)
+        let plain = try MemoryDesc.make(wdims, dnnl_f32, g == 1 ? dnnl_oihw : dnnl_goihw)
+        let plainBuffer = AlignedBuffer(size: c.weights.data.count * 4)
+        c.weights.data.withUnsafeBufferPointer { plainBuffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count * 4) }
+        let plainMem = try DNNLMemory(plain, ctx, handle: plainBuffer.pointer)
+        let wBuffer = AlignedBuffer(size: MemoryDesc.size(chosen))
+        let wMem = try DNNLMemory(chosen, ctx, handle: wBuffer.pointer)
+        try scaledReorder(plain, chosen, scales: weightScales, mask: g == 1 ? 1 : 3)
+            .execute(ctx, [arg(DNNL_ARG_FROM, plainMem), arg(DNNL_ARG_TO, wMem)])
+        dnnl_stream_wait(ctx.stream)
+        keep.append(wBuffer); keep.append(wMem)
+        // The bias is added to the s32 accumulator before the output scales: in its units.
+        let bias = (c.bias ?? Array(repeating: 0, count: c.outChannels)).enumerated().map { $0.element / trueScale[$0.offset] }
+        var args = [arg(DNNL_ARG_SRC, src), arg(DNNL_ARG_WEIGHTS, wMem), arg(DNNL_ARG_DST, dst),
+                    arg(DNNL_ARG_BIAS, try constantVector(bias))]
+        args += postArgs + zeroPointArgs
+        steps.append(Step(kind: kind, node: node, primitive: try DNNLPrimitive(pd, kind), args: args))
+    }
+
+    private func int32Constant(_ v: Int32) throws -> DNNLMemory {
+        let buffer = AlignedBuffer(size: 4)
+        buffer.pointer.storeBytes(of: v, as: Int32.self)
+        let m = try DNNLMemory(MemoryDesc.make([1], dnnl_s32, dnnl_a), ctx, handle: buffer.pointer)
+        keep.append(buffer); keep.append(m)
+        return m
+    }
+}
