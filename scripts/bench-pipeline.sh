@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end pipeline benchmark (decode -> tiles -> SR -> encode), side by side in one run:
-# upres with its default (routed) model family, upres --classes off (the hard branch on every
-# tile), upres with 1 worker, and ffmpeg's Lanczos scaler with the same encoder settings; then
+# upres with its default (routed) model family and precision (int8 where the CPU has VNNI), in
+# bf16, with every tile alone (--tile 128: no merged windows), upres --classes off (the hard
+# branch on every tile), upres with 1 worker, and ffmpeg's Lanczos scaler with the same encoder settings; then
 # 1 against 2 workers with raw output (the pipeline's own scaling) and 1 worker pinned to one
 # core (taskset) for the end-to-end scaling with the encoder.
 #
@@ -12,6 +13,7 @@
 #
 #   scripts/bench-pipeline.sh                 # 640x360 -> 1280x720 and 1280x720 -> 2560x1440
 #   SIZES="640x360" FRAMES=48 scripts/bench-pipeline.sh
+#   VARIANTS="routed (default)|;bf16|--precision bf16" scripts/bench-pipeline.sh   # name|args;...
 #
 # Needs a release build (make release) and the photo set (make -C training prepare).
 set -euo pipefail
@@ -46,7 +48,9 @@ for size in $SIZES; do
   ffq="$WORK/q-lanczos-$w.mkv"
   ffmpeg -nostdin -v error -y -i "$lr" -vf "scale=$W:$H:flags=lanczos" -c:v ffv1 "$ffq"
   row "ffmpeg lanczos" "$(secs ffmpeg -nostdin -v error -y -i "$lr" -vf "scale=$W:$H:flags=lanczos" "${ENC[@]}" "$WORK/ff-$w.mp4")" "$ffq"
-  for variant in "routed (default)|" "classes off (hard)|--classes off" "routed, 1 worker|--threads 1" "no reuse|--no-reuse"; do
+  VARIANTS=${VARIANTS:-"routed (default)|;bf16|--precision bf16;tile alone (--tile 128)|--tile 128;classes off (hard)|--classes off;routed, 1 worker|--threads 1;no reuse|--no-reuse"}
+  IFS=';' read -ra variants <<<"$VARIANTS"
+  for variant in "${variants[@]}"; do
     name=${variant%%|*}; args=${variant#*|}
     q="$WORK/q-$w-${name//[^a-z0-9]/_}.mkv"
     # shellcheck disable=SC2086

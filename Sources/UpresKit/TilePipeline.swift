@@ -6,8 +6,10 @@ import UpresMedia
 /// The SR frame path: each frame's luma is cut into tiles (`TileGrid`), each tile is
 /// classified (static / flat / easy / medium / hard: reuse, then the family's learned
 /// classifier or gradient thresholds) and sent to the cheapest path that restores it well,
-/// `workers` threads run the tiles of several frames at once, and frames leave in order. Chroma is scaled classically (Lanczos, at its siting) on the submitting
-/// thread while the workers run luma tiles.
+/// `workers` threads run the tiles of several frames at once, and frames leave in order.
+/// Adjacent tiles of one branch run as one window (`TileWindow`), sharing their margins, unless
+/// `--tile` fixed the window size. Chroma is scaled classically (Lanczos, at its siting) on the
+/// submitting thread while the workers run luma tiles.
 ///
 /// Output is bit-identical for any worker count: a tile's result depends only on its input
 /// window and class, and owned regions never overlap.
@@ -42,6 +44,8 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
     private let tileMACs: [TileClass: Double]
     /// The family's learned tile classifier on a tile core (fp32, submitting thread).
     private let classifierSession: Session?
+    /// Largest merged window, in input pixels with margins; nil = every tile alone.
+    private let mergeLimit: Int?
 
     // Shared with the workers, guarded by `lock`.
     private let lock = NSCondition()
@@ -110,6 +114,11 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
             macs[c] = Double(try engine(m) { try m.fusedGraph.multiplyAdds(input: shape) })
         }
         tileMACs = macs
+        // The activation budget bounds merged windows (peak bytes grow with the window's area).
+        let (tw, th) = (grid.inputWidth, grid.inputHeight)
+        mergeLimit = settings.windowBudget.map { budget in
+            budget / max(1, WindowSize.peakBytes(family, width: tw, height: th) / (tw * th))
+        }
         if settings.classes, let c = family.classifier {
             classifierSession = try Session(model: c.model, input: Tensor.Shape(1, 1, grid.coreHeight, grid.coreWidth),
                                             precision: .fp32)
@@ -183,9 +192,13 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         classifySeconds += (t2 - t1).seconds
         inFlight.append(job)
         var pending = 0
-        for t in grid.tiles where job.classes[t.index] != .flat {
-            queue.append(WorkItem(job: job, tile: t.index))
-            pending += 1
+        let windows = grid.windows(classes: job.classes, maxPixels: mergeLimit ?? 0) { [mergeLimit] c in
+            mergeLimit != nil && c != .flat && c != .static
+        }
+        for w in windows where job.classes[w.row * grid.columns + w.column] != .flat {
+            let item = WorkItem(job: job, window: w, cls: job.classes[w.row * grid.columns + w.column], tiles: w.tiles(in: grid))
+            queue.append(item)
+            pending += item.tiles.count
         }
         for t in grid.tiles where job.classes[t.index] == .flat { job.tileDone[t.index] = true }
         job.remaining = pending
@@ -322,12 +335,13 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
 
     private struct WorkItem {
         let job: FrameJob
-        let tile: Int
+        let window: TileWindow
+        let cls: TileClass
+        let tiles: [Int]
     }
 
     private func workerLoop(_ w: Int) {
-        var sessions: [String: Session] = [:]
-        let shape = Tensor.Shape(1, rgb ? 3 : 1, grid.inputHeight, grid.inputWidth)
+        var sessions = SessionCache(capacity: 12)
         while true {
             lock.lock()
             while queueHead == queue.count && !finished { lock.wait() }
@@ -338,20 +352,16 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
             lock.unlock()
 
             let start = ContinuousClock.now
-            let cls = item.job.classes[item.tile]
             var macs = 0.0
             do {
-                if cls == .static {
+                if item.cls == .static {
                     try copyFromPrevious(item)
                 } else {
-                    let model = family.model(for: cls)
-                    let session: Session
-                    if let s = sessions[model.info.name] { session = s } else {
-                        session = try Session(model: model, input: shape, precision: settings.precision)
-                        sessions[model.info.name] = session
-                    }
+                    let m = grid.margin
+                    let shape = Tensor.Shape(1, rgb ? 3 : 1, item.window.height + 2 * m, item.window.width + 2 * m)
+                    let (session, cost) = try sessions.session(family.model(for: item.cls), shape, settings.precision)
                     try run(item, session)
-                    macs = tileMACs[cls]!
+                    macs = cost
                 }
             } catch {
                 lock.lock()
@@ -364,10 +374,10 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
             lock.lock()
             workerBusy[w] += busy
             srSeconds += busy
-            tilesDone += 1
+            tilesDone += item.tiles.count
             macsDone += macs
-            item.job.tileDone[item.tile] = true
-            item.job.remaining -= 1
+            for t in item.tiles { item.job.tileDone[t] = true }
+            item.job.remaining -= item.tiles.count
             if item.job.remaining == 0 { item.job.complete() }
             lock.broadcast()
             lock.unlock()
@@ -375,20 +385,21 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
     }
 
     private func run(_ item: WorkItem, _ session: Session) throws {
-        let t = grid.tiles[item.tile]
+        let t = item.window
         let m = grid.margin, s = scale
+        let inputWidth = t.width + 2 * m, inputHeight = t.height + 2 * m
         if let source = item.job.sourceYUV {
-            RGBTiles.read(source, conversion, x0: t.x - m, y0: t.y - m, w: grid.inputWidth, h: grid.inputHeight,
+            RGBTiles.read(source, conversion, x0: t.x - m, y0: t.y - m, w: inputWidth, h: inputHeight,
                           into: session.inputPointer)
         } else {
-            item.job.sourcePlane.readWindow(x0: t.x - m, y0: t.y - m, w: grid.inputWidth, h: grid.inputHeight,
+            item.job.sourcePlane.readWindow(x0: t.x - m, y0: t.y - m, w: inputWidth, h: inputHeight,
                                             into: session.inputPointer)
         }
         try session.execute()
-        let outStride = grid.inputWidth * s
+        let outStride = inputWidth * s
         let ox = (t.ownedX - t.x + m) * s, oy = (t.ownedY - t.y + m) * s
         let src = session.outputPointer + oy * outStride + ox
-        let planeStride = outStride * grid.inputHeight * s
+        let planeStride = outStride * inputHeight * s
         let finite: Bool
         if let base = item.job.baseYUV {
             finite = RGBTiles.write(base, conversion, x: t.ownedX * s, y: t.ownedY * s, w: t.ownedWidth * s, h: t.ownedHeight * s,
@@ -409,10 +420,11 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
     /// queued earlier, so it is done or being worked on: no deadlock).
     private func copyFromPrevious(_ item: WorkItem) throws {
         guard let prev = item.job.previous else { throw MediaInputError("internal: static tile without a previous frame") }
+        let tile = item.tiles[0]
         lock.lock()
-        while !prev.tileDone[item.tile] && failure == nil && !aborted { lock.wait() }
+        while !prev.tileDone[tile] && failure == nil && !aborted { lock.wait() }
         lock.unlock()
-        let t = grid.tiles[item.tile], s = scale
+        let t = item.window, s = scale
         item.job.basePlane.copyRegion(from: prev.basePlane, x: t.ownedX * s, y: t.ownedY * s,
                                       w: t.ownedWidth * s, h: t.ownedHeight * s)
         if let base = item.job.baseYUV, let from = prev.baseYUV {   // RGB networks made the chroma too

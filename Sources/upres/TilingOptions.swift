@@ -5,7 +5,7 @@ import UpresKit
 
 /// How SR networks run over a frame: tile size, ClassSR routing, temporal reuse, queue depth.
 struct TilingOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Tile side in input pixels (a context margin of the model's receptive field is added). Default: 128 for routed families; networks that run every tile alike (imported models, --classes off) take the largest windows that fit 768 MiB of activations per worker, the whole frame where it fits.",
+    @Option(help: ArgumentHelp("Tile side in input pixels (a context margin of the model's receptive field is added); every tile then runs alone. Default: routed families cut a 128 px grid and run adjacent tiles of one branch as one window with shared margins; networks that run every tile alike (imported models, --classes off) take the largest windows; both within 768 MiB of activations per worker, the whole frame where it fits.",
                                valueName: "px"))
     var tile: Int?
 
