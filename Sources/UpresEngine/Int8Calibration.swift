@@ -81,41 +81,58 @@ extension ModelInfo {
     }
 }
 
-/// Measures the range of every fused-graph value while fp32 sessions run calibration inputs.
+/// Measures the range of every fused-graph value while fp32 sessions run calibration inputs,
+/// and keeps an evenly strided sample of each value's elements for clipped ranges.
 ///
 ///     var calibrator = Int8Calibrator(model: model)
 ///     for lr in images { try calibrator.observe(lr) }
-///     let calibration = calibrator.calibration
+///     let calibration = calibrator.calibration(clip: 1e-4)   // 0.01% of each tail clipped
 public struct Int8Calibrator {
     public let model: Model
     private var low: [Float]
     private var high: [Float]
+    private var samples: [[Float]]
+    /// Elements sampled per value and input.
+    public let samplesPerInput: Int
     public private(set) var inputs = 0
 
-    public init(model: Model) {
+    public init(model: Model, samplesPerInput: Int = 32768) {
         self.model = model
+        self.samplesPerInput = samplesPerInput
         low = Array(repeating: .infinity, count: model.fusedGraph.nodes.count)
         high = Array(repeating: -.infinity, count: model.fusedGraph.nodes.count)
+        samples = Array(repeating: [], count: model.fusedGraph.nodes.count)
     }
 
     /// Runs `input` (NCHW f32) through an fp32 session and widens every value's range.
     public mutating func observe(_ input: Tensor) throws {
         let session = try Session(model: model, input: input.shape, precision: .fp32)
         input.data.withUnsafeBufferPointer { session.inputPointer.update(from: $0.baseAddress!, count: $0.count) }
-        var lo = low, hi = high
+        var lo = low, hi = high, kept = samples
+        let perInput = samplesPerInput
         try session.execute { node, values in
             var a = lo[node], b = hi[node]
             for v in values where v.isFinite { a = Swift.min(a, v); b = Swift.max(b, v) }
             lo[node] = a; hi[node] = b
+            let stride = Swift.max(1, values.count / perInput)
+            for i in Swift.stride(from: 0, to: values.count, by: stride) where values[i].isFinite { kept[node].append(values[i]) }
         }
-        low = lo; high = hi
+        low = lo; high = hi; samples = kept
         inputs += 1
     }
 
-    /// The ranges seen so far (a value never seen gets [0, 0]).
-    public var calibration: Int8Calibration {
+    /// The full ranges seen so far (a value never seen gets [0, 0]).
+    public var calibration: Int8Calibration { calibration(clip: 0) }
+
+    /// Ranges from the `clip` and `1 - clip` quantiles of each value's sampled elements (0: the
+    /// full range), never wider than what was seen.
+    public func calibration(clip: Double) -> Int8Calibration {
         Int8Calibration(ranges: model.fusedGraph.nodes.enumerated().map { i, node in
-            low[i] <= high[i] ? .init(name: node.name, min: low[i], max: high[i]) : .init(name: node.name, min: 0, max: 0)
+            guard low[i] <= high[i] else { return .init(name: node.name, min: 0, max: 0) }
+            guard clip > 0, samples[i].count > 1 else { return .init(name: node.name, min: low[i], max: high[i]) }
+            let sorted = samples[i].sorted()
+            let k = Int((Double(sorted.count - 1) * clip).rounded())
+            return .init(name: node.name, min: Swift.max(low[i], sorted[k]), max: Swift.min(high[i], sorted[sorted.count - 1 - k]))
         })
     }
 }

@@ -90,6 +90,13 @@ extension Session {
         }
         try dnnl(status, "int8 convolution \(wdims)")
 
+        // Integer codes cannot carry NaN or infinity (fp32 and bf16 show them in the output):
+        // damaged weights are refused here, by name.
+        let badWeight = c.weights.data.contains { !$0.isFinite }
+        if badWeight || (c.bias?.contains { !$0.isFinite } ?? false) {
+            throw ModelFileError("\(model.info.displayName): \(model.fusedGraph.nodes[node].name) has a non-finite "
+                                 + "\(badWeight ? "weight" : "bias") (NaN or infinity): the model file is damaged")
+        }
         // Weight codes: w x 127 / max|w| per output channel; true conv = codes x srcStep x max|w| / 127.
         let perChannel = c.weights.data.count / c.outChannels
         let weightMax: [Float] = (0..<c.outChannels).map { oc in

@@ -50,7 +50,12 @@ struct BrokenModelOutputTests {
             let lines = r.stderr.split(separator: "\n")
             #expect(lines.count == 1, "\(r.stderr)")
             let expected = "upres: error: \(ModelFuzzTests.clip): model \(model) produced non-finite values (NaN) in frame 1, tile at (0,0)"
-            #expect(r.stderr.hasPrefix(expected), "\(c.name) \(precision): \(r.stderr)")
+            // int8 (auto, for the calibrated built-in weights on a VNNI CPU) cannot carry NaN:
+            // the damaged weight is refused before the first frame, by node.
+            let int8 = "upres: error: \(ModelFuzzTests.clip): \(model): "
+            #expect(r.stderr.hasPrefix(expected) || (precision == "auto" && r.stderr.hasPrefix(int8)
+                                                     && r.stderr.contains("has a non-finite weight (NaN or infinity)")),
+                    "\(c.name) \(precision): \(r.stderr)")
             #expect(!FileManager.default.fileExists(atPath: s.file("out.mkv")))
         }
         // The undamaged model runs (the error is about the damage, not the set-up).

@@ -40,7 +40,7 @@ struct Int8CLITests {
         #expect(r.stdout.contains("int8 calibrated on 3 pictures; check on 1"), "\(r.stdout)")
         let meta = try metadata(out)
         let delta = try #require(meta["int8_psnr_delta_db"].flatMap(Double.init), "\(meta.keys)")
-        #expect(delta < 0.5 && delta > -3, "\(delta)")
+        #expect(abs(delta) < 3, "\(delta): a random-weight model at ~21 dB; the figure is measured, not a quality bar")
         #expect(meta["int8_ranges"]?.hasPrefix("[[\"input\",") == true)
         #expect(meta["int8_check"]?.contains("\"validation\"") == true)
         #expect(meta["arch"] == "plain", "the rest of the metadata is kept")
@@ -66,6 +66,49 @@ struct Int8CLITests {
             if let expected { #expect(got == expected, "\(precision) \(env)") } else { #expect(got != "int8" && got != nil) }
             #expect(try Probe.framePTS(o) == Probe.framePTS(input))
         }
+    }
+
+    @Test("an ncnn model is calibrated beside itself (NAME.int8.json), runs int8, and refuses a calibration of other weights")
+    func ncnnSidecar() throws {
+        let s = try Scratch()
+        let (train, val) = try Self.pictures(in: s)
+        let fixtures = URL(fileURLWithPath: Self.goldens).deletingLastPathComponent().appendingPathComponent("NCNNFixtures")
+        for ext in ["param", "bin"] {
+            try FileManager.default.copyItem(atPath: fixtures.appendingPathComponent("border-x2.\(ext)").path, toPath: s.file("net.\(ext)"))
+        }
+        let param = s.file("net.param"), sidecar = s.file("net.int8.json")
+        let wrongPlace = try Shell.run(Upres.binary, ["calibrate", param, "--images", train, "--validation", val, "-o", s.file("x.safetensors")])
+        #expect(wrongPlace.status == 1 && wrongPlace.stderr.contains(sidecar), "\(wrongPlace.stderr)")
+        let r = try Shell.run(Upres.binary, ["calibrate", param, "--images", train, "--validation", val])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("\(sidecar): int8 calibrated on 3 pictures"), "\(r.stdout)")
+        let obj = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: sidecar))) as? [String: Any]
+        let meta = obj?["metadata"] as? [String: String] ?? [:]
+        #expect((obj?["weights_fnv1a64"] as? String)?.count == 16)
+        #expect(meta["int8_ranges"]?.hasPrefix("[[") == true && meta["int8_psnr_delta_db"].flatMap(Double.init) != nil, "\(meta.keys)")
+        #expect(meta["int8_check"]?.contains("RGB") == true)
+
+        let input = try s.copy(fx.path("ten420.mkv"))
+        let o = s.file("out.mkv")
+        let run = try Shell.run(Upres.binary, [input, "--model", param, "--precision", "int8", "--codec", "ffv1", "-o", o,
+                                               "--progress", "json", "--threads", "1"], cwd: s.path)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("\"precision\":\"int8\""))
+        #expect(try Probe.framePTS(o) == Probe.framePTS(input))
+
+        // Other weights under the same name: the side-car is refused, named, until calibrated again.
+        var bin = try Data(contentsOf: URL(fileURLWithPath: s.file("net.bin")))
+        bin[bin.count - 1] ^= 0x40
+        try bin.write(to: URL(fileURLWithPath: s.file("net.bin")))
+        let stale = try Shell.run(Upres.binary, [input, "--model", param, "-o", s.file("o2.mkv")], cwd: s.path)
+        #expect(stale.status != 0 && stale.stderr.contains(sidecar) && stale.stderr.contains("other weights"), "\(stale.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: s.file("o2.mkv")))
+        let exists = try Shell.run(Upres.binary, ["calibrate", param, "--images", train, "--validation", val])
+        #expect(exists.status == 1 && exists.stderr.contains("--overwrite"), "\(exists.stderr)")
+        let again = try Shell.run(Upres.binary, ["calibrate", param, "--images", train, "--validation", val, "--overwrite"])
+        #expect(again.status == 0, "\(again.stderr)")
+        let fresh = try Shell.run(Upres.binary, [input, "--model", param, "--codec", "ffv1", "-o", s.file("o3.mkv")], cwd: s.path)
+        #expect(fresh.status == 0, "\(fresh.stderr)")
     }
 
     @Test("int8 needs a calibrated model; calibrate refuses bad input with the file named")

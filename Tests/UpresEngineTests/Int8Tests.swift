@@ -66,6 +66,21 @@ struct Int8Tests {
         #expect(!storage[model.fusedGraph.output])
     }
 
+    @Test("clipped ranges come from the sampled tails and stay inside the full ranges")
+    func clipped() throws {
+        let model = try Model(contentsOf: Self.goldens.appendingPathComponent("plain-x2-prelu.safetensors"))
+        var calibrator = Int8Calibrator(model: model, samplesPerInput: 4096)
+        for phase in [Float(0.3), 1.7] { try calibrator.observe(Self.picture(96, 64, phase: phase)) }
+        let full = calibrator.calibration, none = calibrator.calibration(clip: 0), tails = calibrator.calibration(clip: 1e-2)
+        #expect(full == none)
+        var narrower = 0
+        for (f, t) in zip(full.ranges, tails.ranges) {
+            #expect(t.name == f.name && t.min >= f.min && t.max <= f.max && t.min <= t.max, "\(f) \(t)")
+            if t.max - t.min < 0.99 * (f.max - f.min) { narrower += 1 }
+        }
+        #expect(narrower > full.ranges.count / 2, "1% tails clipped: most ranges shrink (\(narrower) of \(full.ranges.count))")
+    }
+
     @Test("the calibration round-trips through model metadata, and is refused for another graph")
     func metadata() throws {
         let url = Self.goldens.appendingPathComponent("plain-x2-prelu.safetensors")

@@ -30,7 +30,8 @@ extension Model {
     ///     let m = try Model(ncnnParam: URL(fileURLWithPath: "realesr-animevideov3-x2.param"))
     ///     m.info.scale            // 2
     ///     m.info.receptiveField   // side of the input window one output pixel depends on
-    public convenience init(ncnnParam param: URL, bin: URL? = nil, overrides: NCNNOverrides = .init()) throws {
+    /// - Parameter readInt8Sidecar: false ignores `NAME.int8.json` (`upres calibrate` replacing it).
+    public convenience init(ncnnParam param: URL, bin: URL? = nil, overrides: NCNNOverrides = .init(), readInt8Sidecar: Bool = true) throws {
         let binURL = bin ?? param.deletingPathExtension().appendingPathExtension("bin")
         let paramData: Data
         do { paramData = try ModelFileReader.read(param, limit: NCNNParamFile.maxBytes) } catch {
@@ -48,8 +49,9 @@ extension Model {
         }
         let file = try NCNNParamFile(text: text, source: param.path)
         let imported = try NCNNImporter.build(file, weights: NCNNWeightReader(bytes: bytes, source: binURL.path), source: param.path)
-        let (graph, info) = try NCNNModelBuilder.finish(imported, file: file, name: param.deletingPathExtension().lastPathComponent,
+        var (graph, info) = try NCNNModelBuilder.finish(imported, file: file, name: param.deletingPathExtension().lastPathComponent,
                                                        param: param.path, bin: binURL.path, overrides: overrides)
+        if readInt8Sidecar { info.metadata.merge(try NCNNInt8Sidecar.read(forParam: param, weights: bytes)) { _, new in new } }
         self.init(graph: graph, info: info)
     }
 }
