@@ -139,7 +139,7 @@ final class EncodeStage: @unchecked Sendable {
             }
             let converted = try Frame(width: upscaledFormat.width, height: upscaledFormat.height,
                                       format: encodeFormat.pixelFormat)
-            try converter!.scale(big, into: converted)
+            try CoreBudget.shared.run { try converter!.scale(big, into: converted) }
             try converted.copyProperties(from: big)
             big = converted
         }
@@ -154,8 +154,10 @@ final class EncodeStage: @unchecked Sendable {
         durations[big.pts] = big.duration
         lastFramePts = big.pts
         lastFrameEnd = Double(big.pts + big.duration) * av_q2d(decoderTimeBase)
-        try encoder.send(big)
-        try drain()
+        try CoreBudget.shared.run {
+            try encoder.send(big)
+            try drain()
+        }
         preview?.offer(big, format: encodeFormat, frameNumber: framesBefore + framesUpscaled)
         encodeSeconds += (ContinuousClock.now - t0).seconds
 

@@ -170,20 +170,21 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         let t0 = ContinuousClock.now
         let source = try frame.reference()
         let out = try Frame(width: output.width, height: output.height, format: output.pixelFormat)
-        try classical.scale(source, into: out)
+        let budget = CoreBudget.shared
+        try budget.run { try classical.scale(source, into: out) }
         try out.copyProperties(from: source)
         out.pointer.pointee.sample_aspect_ratio = output.sampleAspectRatio
         var base = out
         if let toNetworkSize {
             base = try Frame(width: networkFormat.width, height: networkFormat.height, format: output.pixelFormat)
-            try toNetworkSize.scale(source, into: base)
+            try budget.run { try toNetworkSize.scale(source, into: base) }
         }
         let t1 = ContinuousClock.now
 
         let job = FrameJob(index: submitted, source: source, base: base, output: out, depth: depth,
                            tiles: grid.tiles.count, previous: previousJob, chroma: rgb ? chromaShift : nil, leftSited: leftSited)
         submitted += 1
-        try classify(job, isKey: source.isKeyFrame)
+        try budget.run { try classify(job, isKey: source.isKeyFrame) }
         let t2 = ContinuousClock.now
 
         lock.lock()
@@ -268,7 +269,7 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         let t0 = ContinuousClock.now
         if let resize {
             let big = try Frame(width: output.width, height: output.height, format: output.pixelFormat)
-            try resize.scale(job.base, into: big)
+            try CoreBudget.shared.run { try resize.scale(job.base, into: big) }
             LumaPlane(frame: job.output, depth: depth).copyAll(from: LumaPlane(frame: big, depth: depth))
             if rgb {   // the network made the chroma too
                 for p in 1...2 {
@@ -359,9 +360,11 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
                 } else {
                     let m = grid.margin
                     let shape = Tensor.Shape(1, rgb ? 3 : 1, item.window.height + 2 * m, item.window.width + 2 * m)
-                    let (session, cost) = try sessions.session(family.model(for: item.cls), shape, settings.precision)
-                    try run(item, session)
-                    macs = cost
+                    macs = try CoreBudget.shared.run {
+                        let (session, cost) = try sessions.session(family.model(for: item.cls), shape, settings.precision)
+                        try run(item, session)
+                        return cost
+                    }
                 }
             } catch {
                 lock.lock()

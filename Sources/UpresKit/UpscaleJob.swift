@@ -189,14 +189,14 @@ public final class UpscaleJob {
             }
             framesDecoded += 1
             // waits while the frames-in-flight capacity is reached
-            try pipeline.submit(try toWorking?.convert(decoded) ?? decoded)
+            try pipeline.submit(try CoreBudget.shared.run { try toWorking?.convert(decoded) } ?? decoded)
             if let f = stage.failure { throw f }
         }
 
         func drainDecoder() throws {
             while true {
                 let t0 = ContinuousClock.now
-                let result = decoder.receive(into: frame)
+                let result = CoreBudget.shared.run { decoder.receive(into: frame) }
                 stage.decodeSeconds += (ContinuousClock.now - t0).seconds
                 switch result {
                 case .frame: try deliver(frame)
@@ -243,7 +243,7 @@ public final class UpscaleJob {
                     if reachedEnd { continue }
                     sending: while true {
                         let t0 = ContinuousClock.now
-                        let sent = decoder.send(packet)
+                        let sent = CoreBudget.shared.run { decoder.send(packet) }
                         stage.decodeSeconds += (ContinuousClock.now - t0).seconds
                         switch sent {
                         case .accepted: break sending

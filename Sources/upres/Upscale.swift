@@ -105,7 +105,7 @@ struct Upscale: ParsableCommand {
                                valueName: "mode"))
     var precision: PrecisionChoice = .auto
 
-    @Option(help: ArgumentHelp("SR worker threads, each with its own engine session (0 = all cores); also decoder and encoder threads.", valueName: "n"))
+    @Option(help: ArgumentHelp("Cores the job may use (0 = all): N SR workers, each with its own engine session, and at most N of its stages (SR windows, classical passes, decoding, encoding) computing at once; also decoder and encoder threads.", valueName: "n"))
     var threads: Int = 0
 
     @Flag(help: "Replace existing output files.")
@@ -169,6 +169,8 @@ struct Upscale: ParsableCommand {
         if output.map(StandardStream.isPipe) ?? false { signal(SIGPIPE, SIG_IGN) }
         let target = try size.target()
         let encoderSettings = try encoding.settings(threads: Int32(threads))
+        // --threads N is the job's budget of cores, shared by every stage (CoreBudget).
+        CoreBudget.shared.configure(permits: threads > 0 ? threads : ProcessInfo.processInfo.activeProcessorCount)
         let factory: any UpscalerFactory
         var chosen = model
         if chosen == nil && upscaler == nil {

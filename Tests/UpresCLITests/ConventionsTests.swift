@@ -41,6 +41,6 @@ struct ConventionsTests {
         #expect(r.status == 0)
         let text = r.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         #expect(text.range(of: #"\(default: [^)]*\) \(default: "#, options: .regularExpression) == nil, "\(text)")
-        #expect(text.contains("(default: 1.0)") && text.contains("Default: 128 for routed families"))
+        #expect(text.contains("(default: 1.0)") && text.contains("Default: routed families cut a 128 px grid"))
     }
 }

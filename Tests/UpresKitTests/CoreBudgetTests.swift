@@ -1,0 +1,56 @@
+import Foundation
+import Testing
+@testable import UpresKit
+
+/// `--threads N` as a budget: at most N stages compute at once, nested stages run on the
+/// permit their thread holds, no budget means no waiting.
+@Suite("Core budget")
+struct CoreBudgetTests {
+    /// Runs `threads` threads that each enter the budget `rounds` times and hold it while
+    /// spinning; returns the most that were inside at once.
+    static func peak(_ budget: CoreBudget, threads: Int, rounds: Int = 20, nested: Bool = false) -> Int {
+        let lock = NSLock()
+        nonisolated(unsafe) var inside = 0, most = 0
+        let group = DispatchGroup()
+        for _ in 0..<threads {
+            group.enter()
+            Thread {
+                for _ in 0..<rounds {
+                    budget.run {
+                        lock.lock(); inside += 1; most = max(most, inside); lock.unlock()
+                        let until = DispatchTime.now().uptimeNanoseconds + 300_000
+                        while DispatchTime.now().uptimeNanoseconds < until {}
+                        if nested { budget.run { _ = 0 } }   // a nested stage must not wait for a second permit
+                        lock.lock(); inside -= 1; lock.unlock()
+                    }
+                }
+                group.leave()
+            }.start()
+        }
+        group.wait()
+        return most
+    }
+
+    @Test("at most N stages at once, and N are reached", arguments: [1, 2, 3])
+    func bounded(_ n: Int) {
+        let budget = CoreBudget(permits: n)
+        let most = Self.peak(budget, threads: 6)
+        #expect(most <= n)
+        #expect(most == n, "with 6 threads competing, all \(n) permits are used")
+    }
+
+    @Test("a thread holding a permit runs nested stages on it (one permit, no deadlock)")
+    func nested() {
+        #expect(Self.peak(CoreBudget(permits: 1), threads: 3, rounds: 10, nested: true) == 1)
+    }
+
+    @Test("no budget: every stage runs at once; configure changes the limit")
+    func unlimited() {
+        let budget = CoreBudget()
+        #expect(budget.limit == nil)
+        #expect(Self.peak(budget, threads: 4, rounds: 10) >= 2)
+        budget.configure(permits: 1)
+        #expect(budget.limit == 1)
+        #expect(Self.peak(budget, threads: 4, rounds: 10) == 1)
+    }
+}
