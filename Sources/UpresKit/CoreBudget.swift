@@ -17,6 +17,11 @@ public final class CoreBudget: @unchecked Sendable {
     private var permits: Int? = nil
     private var busy = 0
     private static let holding = ThreadLocalFlag()
+    private static let waited = ThreadLocalSeconds()
+
+    /// Seconds this thread has spent waiting for permits: stage timers subtract it, so stage
+    /// times are compute, not queueing for a core.
+    public static var waitedOnThisThread: Double { waited.value }
 
     public init(permits: Int? = nil) {
         precondition(permits.map { $0 >= 1 } ?? true, "a budget has at least one permit")
@@ -43,7 +48,12 @@ public final class CoreBudget: @unchecked Sendable {
         if CoreBudget.holding.value { return try body() }
         lock.lock()
         guard permits != nil else { lock.unlock(); return try body() }
-        while let p = permits, busy >= p { lock.wait() }
+        if let p = permits, busy >= p {
+            let start = ContinuousClock.now
+            while let p = permits, busy >= p { lock.wait() }
+            let d = ContinuousClock.now - start
+            CoreBudget.waited.value += d.seconds
+        }
         busy += 1
         lock.unlock()
         CoreBudget.holding.value = true
@@ -58,6 +68,17 @@ public final class CoreBudget: @unchecked Sendable {
     }
 }
 
+/// A stage's compute time on this thread: wall time since `init` less the time spent waiting
+/// for budget permits meanwhile.
+public struct StageTimer {
+    private let start = ContinuousClock.now
+    private let waited = CoreBudget.waitedOnThisThread
+
+    public init() {}
+
+    public var seconds: Double { (ContinuousClock.now - start).seconds - (CoreBudget.waitedOnThisThread - waited) }
+}
+
 /// A per-thread Bool (pthread key): whether this thread holds a budget permit.
 final class ThreadLocalFlag: @unchecked Sendable {
     private var key = pthread_key_t()
@@ -67,5 +88,25 @@ final class ThreadLocalFlag: @unchecked Sendable {
     var value: Bool {
         get { pthread_getspecific(key) != nil }
         set { pthread_setspecific(key, newValue ? UnsafeRawPointer(bitPattern: 1) : nil) }
+    }
+}
+
+/// A per-thread Double (pthread key, heap cell freed with the thread).
+final class ThreadLocalSeconds: @unchecked Sendable {
+    private var key = pthread_key_t()
+
+    init() { pthread_key_create(&key) { $0?.assumingMemoryBound(to: Double.self).deallocate() } }
+
+    private var cell: UnsafeMutablePointer<Double> {
+        if let p = pthread_getspecific(key) { return p.assumingMemoryBound(to: Double.self) }
+        let p = UnsafeMutablePointer<Double>.allocate(capacity: 1)
+        p.initialize(to: 0)
+        pthread_setspecific(key, p)
+        return p
+    }
+
+    var value: Double {
+        get { cell.pointee }
+        set { cell.pointee = newValue }
     }
 }

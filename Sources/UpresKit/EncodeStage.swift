@@ -124,7 +124,7 @@ final class EncodeStage: @unchecked Sendable {
     }
 
     private func encode(_ upscaled: Frame, _ pipeline: any FramePipeline) throws {
-        let t0 = ContinuousClock.now
+        let timer = StageTimer()
         var big = upscaled
         framesUpscaled += 1
         if big.format != encodeFormat.pixelFormat {
@@ -159,7 +159,7 @@ final class EncodeStage: @unchecked Sendable {
             try drain()
         }
         preview?.offer(big, format: encodeFormat, frameNumber: framesBefore + framesUpscaled)
-        encodeSeconds += (ContinuousClock.now - t0).seconds
+        encodeSeconds += timer.seconds
 
         stats.framesDone = framesBefore + framesUpscaled
         stats.bytesWritten = bytesWritten

@@ -167,7 +167,7 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         lock.unlock()
         try rethrowFailure()
         if stop { return }
-        let t0 = ContinuousClock.now
+        let scaling = StageTimer()
         let source = try frame.reference()
         let out = try Frame(width: output.width, height: output.height, format: output.pixelFormat)
         let budget = CoreBudget.shared
@@ -179,18 +179,18 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
             base = try Frame(width: networkFormat.width, height: networkFormat.height, format: output.pixelFormat)
             try budget.run { try toNetworkSize.scale(source, into: base) }
         }
-        let t1 = ContinuousClock.now
-
+        let scaled = scaling.seconds
+        let classifying = StageTimer()
         let job = FrameJob(index: submitted, source: source, base: base, output: out, depth: depth,
                            tiles: grid.tiles.count, previous: previousJob, chroma: rgb ? chromaShift : nil, leftSited: leftSited)
         submitted += 1
         try budget.run { try classify(job, isKey: source.isKeyFrame) }
-        let t2 = ContinuousClock.now
+        let classified = classifying.seconds
 
         lock.lock()
         // Stage times are read by `fill` on the encode thread: updated under the lock.
-        stitchSeconds += (t1 - t0).seconds
-        classifySeconds += (t2 - t1).seconds
+        stitchSeconds += scaled
+        classifySeconds += classified
         inFlight.append(job)
         var pending = 0
         let windows = grid.windows(classes: job.classes, maxPixels: mergeLimit ?? 0) { [mergeLimit] c in
@@ -266,7 +266,7 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         macsAllHard += tileMACs[.hard]! * Double(grid.tiles.count)
         lock.unlock()
 
-        let t0 = ContinuousClock.now
+        let timer = StageTimer()
         if let resize {
             let big = try Frame(width: output.width, height: output.height, format: output.pixelFormat)
             try CoreBudget.shared.run { try resize.scale(job.base, into: big) }
@@ -278,7 +278,7 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
                 }
             }
         }
-        let stitched = (ContinuousClock.now - t0).seconds
+        let stitched = timer.seconds
         lock.lock()
         stitchSeconds += stitched
         lock.unlock()
@@ -352,7 +352,7 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
             if queueHead > 4096 && queueHead * 2 > queue.count { queue.removeFirst(queueHead); queueHead = 0 }
             lock.unlock()
 
-            let start = ContinuousClock.now
+            let timer = StageTimer()
             var macs = 0.0
             do {
                 if item.cls == .static {
@@ -373,7 +373,7 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
                 lock.unlock()
                 return
             }
-            let busy = (ContinuousClock.now - start).seconds
+            let busy = timer.seconds
             lock.lock()
             workerBusy[w] += busy
             srSeconds += busy

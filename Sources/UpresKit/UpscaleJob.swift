@@ -195,9 +195,9 @@ public final class UpscaleJob {
 
         func drainDecoder() throws {
             while true {
-                let t0 = ContinuousClock.now
+                let timer = StageTimer()
                 let result = CoreBudget.shared.run { decoder.receive(into: frame) }
-                stage.decodeSeconds += (ContinuousClock.now - t0).seconds
+                stage.decodeSeconds += timer.seconds
                 switch result {
                 case .frame: try deliver(frame)
                 case .needsInput, .endOfStream: return
@@ -242,9 +242,9 @@ public final class UpscaleJob {
                 if index == videoStream {
                     if reachedEnd { continue }
                     sending: while true {
-                        let t0 = ContinuousClock.now
+                        let timer = StageTimer()
                         let sent = CoreBudget.shared.run { decoder.send(packet) }
-                        stage.decodeSeconds += (ContinuousClock.now - t0).seconds
+                        stage.decodeSeconds += timer.seconds
                         switch sent {
                         case .accepted: break sending
                         case .full: try drainDecoder()

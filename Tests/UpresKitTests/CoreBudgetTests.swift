@@ -44,6 +44,29 @@ struct CoreBudgetTests {
         #expect(Self.peak(CoreBudget(permits: 1), threads: 3, rounds: 10, nested: true) == 1)
     }
 
+    @Test("stage timers leave out the time spent waiting for a permit")
+    func timerExcludesWaits() {
+        let budget = CoreBudget(permits: 1)
+        let holding = DispatchSemaphore(value: 0), done = DispatchSemaphore(value: 0)
+        Thread {
+            budget.run {
+                holding.signal()
+                let until = DispatchTime.now().uptimeNanoseconds + 80_000_000   // holds the only permit 80 ms
+                while DispatchTime.now().uptimeNanoseconds < until {}
+            }
+            done.signal()
+        }.start()
+        holding.wait()
+        let wall = ContinuousClock.now
+        let timer = StageTimer()
+        budget.run { _ = 0 }
+        let waited = (ContinuousClock.now - wall).seconds
+        #expect(waited > 0.03, "the permit was busy: \(waited) s")
+        #expect(timer.seconds < waited / 2, "compute \(timer.seconds) s of \(waited) s wall")
+        #expect(CoreBudget.waitedOnThisThread > 0.03)
+        done.wait()
+    }
+
     @Test("no budget: every stage runs at once; configure changes the limit")
     func unlimited() {
         let budget = CoreBudget()
