@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "upres", targets: ["upres"]),
         .library(name: "UpresMedia", targets: ["UpresMedia"]),
         .library(name: "UpresKit", targets: ["UpresKit"]),
+        .library(name: "UpresProgress", targets: ["UpresProgress"]),
         .library(name: "UpresEngine", targets: ["UpresEngine"]),
     ],
     dependencies: [
@@ -28,10 +29,12 @@ let package = Package(
         .target(name: "CUpresModels", exclude: ["models"], cSettings: [.headerSearchPath("models")]),
         // Network runtime: model files, graph IR, reference executor, oneDNN sessions.
         .target(name: "UpresEngine", dependencies: ["CUpresShims", "CDNNL", "CUpresModels"]),
+        // What a running job reports (PipelineStats, tile classes): a leaf, so displays need nothing else.
+        .target(name: "UpresProgress"),
         // Upscaler stages and the job that runs a file end to end.
-        .target(name: "UpresKit", dependencies: ["UpresMedia", "UpresEngine", "CUpresShims", "CFFmpeg"]),
+        .target(name: "UpresKit", dependencies: ["UpresProgress", "UpresMedia", "UpresEngine", "CUpresShims", "CFFmpeg"]),
         // Progress rendering as pure functions of a PipelineStats snapshot (no terminal needed).
-        .target(name: "UpresTerminal", dependencies: ["UpresKit"]),
+        .target(name: "UpresTerminal", dependencies: ["UpresProgress"]),
         .executableTarget(name: "upres", dependencies: [
             "UpresKit", "UpresMedia", "UpresEngine", "UpresTerminal", "CNcurses", "CUpresShims",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -39,7 +42,7 @@ let package = Package(
         .testTarget(name: "UpresMediaTests", dependencies: ["UpresMedia", "UpresKit"]),
         .testTarget(name: "UpresKitTests", dependencies: ["UpresKit", "UpresEngine", "UpresMedia", "CFFmpeg"]),
         .testTarget(name: "UpresCLITests", dependencies: ["UpresMedia"]),
-        .testTarget(name: "UpresTerminalTests", dependencies: ["UpresTerminal", "UpresKit"]),
+        .testTarget(name: "UpresTerminalTests", dependencies: ["UpresTerminal", "UpresProgress"]),
         .testTarget(name: "UpresEngineTests", dependencies: ["UpresEngine"], exclude: ["Goldens", "NCNNFixtures"]),
     ],
     swiftLanguageModes: [.v6]

@@ -1,4 +1,4 @@
-import UpresKit
+import UpresProgress
 
 /// Horizontal bars drawn from cells: the progress bar, the stacked tile-class bar, the
 /// tile map of a frame.

@@ -1,4 +1,4 @@
-import UpresKit
+import UpresProgress
 
 /// What the dashboard shows besides the snapshot: what only the front end knows.
 public struct DashboardNotes: Sendable, Equatable {

@@ -1,4 +1,4 @@
-import UpresKit
+import UpresProgress
 
 /// The dashboard's sections as lines for a given width. Each returns what it has to say;
 /// the layout (DashboardRenderer) decides which sections fit.

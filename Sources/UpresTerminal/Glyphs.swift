@@ -1,4 +1,4 @@
-import UpresKit
+import UpresProgress
 
 /// The characters the dashboard draws with: block elements on UTF-8 terminals, ASCII
 /// elsewhere (a C-locale terminal shows UTF-8 as garbage).

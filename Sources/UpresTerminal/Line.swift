@@ -1,4 +1,4 @@
-import UpresKit
+import UpresProgress
 
 /// What a piece of dashboard text means. The renderer only says what things are; the curses
 /// driver decides how that looks (colour pairs on colour terminals, bold/dim/plain otherwise).

@@ -1,4 +1,4 @@
-import UpresKit
+import UpresProgress
 
 /// How many colours the terminal can show a picture in.
 public enum PictureColours: String, Sendable, Equatable {

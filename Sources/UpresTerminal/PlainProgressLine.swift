@@ -1,4 +1,4 @@
-import UpresKit
+import UpresProgress
 
 /// The one-line progress report for pipes and logs (`--progress plain`):
 ///

@@ -1,5 +1,5 @@
 import Foundation
-import UpresKit
+import UpresProgress
 
 /// Frames per second over the last minute, one bucket per second, for the dashboard's
 /// sparkline. Fed with snapshots; time comes from an injected clock so tests need no sleeps.

@@ -1,5 +1,5 @@
 import Testing
-import UpresKit
+import UpresProgress
 import UpresTerminal
 
 /// Snapshots as the job publishes them: before the first frame, from the whole-frame

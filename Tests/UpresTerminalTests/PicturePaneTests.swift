@@ -1,5 +1,5 @@
 import Testing
-import UpresKit
+import UpresProgress
 import UpresTerminal
 
 /// The picture pane's text: half blocks with the right colours in the right cells.

@@ -1,6 +1,6 @@
 import Synchronization
 import Testing
-import UpresKit
+import UpresProgress
 import UpresTerminal
 
 /// A clock the test moves by hand.
