@@ -21,22 +21,25 @@ let package = Package(
                                          "libswscale-dev", "libswresample-dev", "libavfilter-dev"])]),
         .systemLibrary(name: "CNcurses", path: "Sources/CNcurses", providers: [.apt(["libncurses-dev"])]),
         .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
-        // static inline shims for C macros and variadics that do not import into Swift.
-        .target(name: "CUpresShims", dependencies: ["CFFmpeg", "CNcurses", "CDNNL"]),
+        // Shims for C macros and variadics that do not import into Swift, one module per library,
+        // so each layer links only its own: FFmpeg (media), oneDNN and OpenMP (engine), curses (dashboard).
+        .target(name: "CMediaShims", dependencies: ["CFFmpeg"]),
+        .target(name: "CEngineShims", dependencies: ["CDNNL"]),
+        .target(name: "CTerminalShims", dependencies: ["CNcurses"]),
         // Media I/O: demux, decode, scale, encode, mux (FFmpeg).
-        .target(name: "UpresMedia", dependencies: ["CUpresShims", "CFFmpeg"]),
+        .target(name: "UpresMedia", dependencies: ["CMediaShims", "CFFmpeg"]),
         // Model files embedded in the binary (.incbin of Sources/CUpresModels/models/*.safetensors).
         .target(name: "CUpresModels", exclude: ["models"], cSettings: [.headerSearchPath("models")]),
         // Network runtime: model files, graph IR, reference executor, oneDNN sessions.
-        .target(name: "UpresEngine", dependencies: ["CUpresShims", "CDNNL", "CUpresModels"]),
+        .target(name: "UpresEngine", dependencies: ["CEngineShims", "CDNNL", "CUpresModels"]),
         // What a running job reports (PipelineStats, tile classes): a leaf, so displays need nothing else.
         .target(name: "UpresProgress"),
         // Upscaler stages and the job that runs a file end to end.
-        .target(name: "UpresKit", dependencies: ["UpresProgress", "UpresMedia", "UpresEngine", "CUpresShims", "CFFmpeg"]),
+        .target(name: "UpresKit", dependencies: ["UpresProgress", "UpresMedia", "UpresEngine", "CMediaShims", "CFFmpeg"]),
         // Progress rendering as pure functions of a PipelineStats snapshot (no terminal needed).
         .target(name: "UpresTerminal", dependencies: ["UpresProgress"]),
         .executableTarget(name: "upres", dependencies: [
-            "UpresKit", "UpresMedia", "UpresEngine", "UpresTerminal", "CNcurses", "CUpresShims",
+            "UpresKit", "UpresMedia", "UpresEngine", "UpresTerminal", "CNcurses", "CTerminalShims",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "UpresMediaTests", dependencies: ["UpresMedia", "UpresKit"]),

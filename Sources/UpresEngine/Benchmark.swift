@@ -1,5 +1,5 @@
 import Foundation
-import CUpresShims
+import CEngineShims
 
 /// One benchmark measurement (`upres bench --json` prints these).
 public struct BenchResult: Codable, Sendable {

@@ -1,5 +1,5 @@
 import CDNNL
-import CUpresShims
+import CEngineShims
 
 /// A failed oneDNN call (`dnnl_status_t`), with what upres asked for.
 public struct DNNLError: Error, CustomStringConvertible, Sendable {

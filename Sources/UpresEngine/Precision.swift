@@ -1,5 +1,5 @@
 import CDNNL
-import CUpresShims
+import CEngineShims
 
 /// Arithmetic precision of a session's activations and weights.
 /// int8: u8 activations with one step and zero point per tensor from the model's calibration

@@ -1,6 +1,6 @@
 import Foundation
 import CDNNL
-import CUpresShims
+import CEngineShims
 
 /// One worker's compiled network for one input size: oneDNN primitives (layouts chosen by
 /// oneDNN, weights reordered once), activation buffers reused by liveness, one OpenMP thread.

@@ -1,6 +1,6 @@
 import Foundation
 import CDNNL
-import CUpresShims
+import CEngineShims
 
 /// oneDNN lowering of the imported-network operations (ImportedOperations.swift). Transposed
 /// convolutions, per-channel affine maps and bilinear resizes are oneDNN primitives; the

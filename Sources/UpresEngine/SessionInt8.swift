@@ -1,5 +1,5 @@
 import CDNNL
-import CUpresShims
+import CEngineShims
 
 /// int8 compilation: convolutions run on u8 activations (zero points where negative) and s8 weights (one scale per
 /// output channel) with s32 accumulation, and write int8 when only convolutions read their

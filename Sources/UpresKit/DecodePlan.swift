@@ -1,6 +1,6 @@
 import Foundation
 import CFFmpeg
-import CUpresShims
+import CMediaShims
 import UpresMedia
 
 /// How decoded source frames become the frames the upscaler sees: the part of the file a job

@@ -1,6 +1,6 @@
 import Foundation
 import CFFmpeg
-import CUpresShims
+import CMediaShims
 import UpresMedia
 
 /// The plan of one job, made before anything runs: the input opened and checked, its main video

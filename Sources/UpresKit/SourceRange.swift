@@ -1,6 +1,6 @@
 import Foundation
 import CFFmpeg
-import CUpresShims
+import CMediaShims
 import UpresMedia
 
 /// `--start`/`--duration`/`--to`: the part of the source a job works on, in seconds from the

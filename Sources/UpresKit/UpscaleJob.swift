@@ -1,6 +1,6 @@
 import Foundation
 import CFFmpeg
-import CUpresShims
+import CMediaShims
 import UpresMedia
 
 /// Upscales the main video stream of one input into one output file, copying every

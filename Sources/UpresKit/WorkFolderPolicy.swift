@@ -1,5 +1,5 @@
 import Foundation
-import CUpresShims
+import CMediaShims
 import UpresMedia
 
 /// What a failed segmented job does with its work folder (`.NAME.upres/`): a job that fails for

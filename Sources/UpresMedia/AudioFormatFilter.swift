@@ -1,5 +1,5 @@
 import CFFmpeg
-import CUpresShims
+import CMediaShims
 
 /// An audio sample layout: rate, sample format and channel layout (FFmpeg's name for it).
 public struct AudioFormat: Equatable, CustomStringConvertible, Sendable {

@@ -1,5 +1,5 @@
 import CFFmpeg
-import CUpresShims
+import CMediaShims
 
 /// Re-encodes one audio stream: decode, convert (`AudioFormatFilter`: rate, sample format,
 /// channel layout and frame size the encoder takes), encode. For streams an output container

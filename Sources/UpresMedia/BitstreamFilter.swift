@@ -1,5 +1,5 @@
 import CFFmpeg
-import CUpresShims
+import CMediaShims
 
 /// A bitstream filter (`AVBSFContext`) on one stream's packets, e.g. `aac_adtstoasc`, which
 /// strips the ADTS headers of AAC from MPEG-TS for MP4 and Matroska.

@@ -1,5 +1,5 @@
 import CFFmpeg
-import CUpresShims
+import CMediaShims
 
 /// A linear libavfilter chain for the frames of one video stream:
 /// `buffer -> FILTER -> ... -> [format] -> buffersink`. Owns the graph (freed in `deinit`).

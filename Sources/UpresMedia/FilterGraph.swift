@@ -1,5 +1,5 @@
 import CFFmpeg
-import CUpresShims
+import CMediaShims
 
 /// Owns one libavfilter graph, built filter by filter with options set as values (no filter
 /// description string to escape): `buffer` sources take frames, `buffersink`s give them back.

@@ -1,5 +1,5 @@
 import CFFmpeg
-import CUpresShims
+import CMediaShims
 
 /// Owns one `AVFrame` (freed in `deinit`).
 ///

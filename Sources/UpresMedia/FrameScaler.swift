@@ -1,5 +1,5 @@
 import CFFmpeg
-import CUpresShims
+import CMediaShims
 
 /// The interpolation kernel of a classical (swscale) resize.
 public enum ScaleFilter: String, CaseIterable, Sendable {

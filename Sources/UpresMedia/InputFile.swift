@@ -1,6 +1,6 @@
 import Foundation
 import CFFmpeg
-import CUpresShims
+import CMediaShims
 
 /// A demuxed input file (`avformat_open_input` + `avformat_find_stream_info`).
 public final class InputFile {

@@ -1,5 +1,5 @@
 import CFFmpeg
-import CUpresShims
+import CMediaShims
 
 /// What FFmpeg's `idet` filter says about the first frames of a video stream: counts of its
 /// multi-frame verdicts (which look at several frames, so they misfire less than single ones).

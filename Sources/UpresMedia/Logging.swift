@@ -1,5 +1,5 @@
 import CFFmpeg
-import CUpresShims
+import CMediaShims
 
 /// Controls what FFmpeg's libraries print.
 public enum MediaLog {

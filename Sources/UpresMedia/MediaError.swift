@@ -1,5 +1,5 @@
 import CFFmpeg
-import CUpresShims
+import CMediaShims
 
 /// An error reported by FFmpeg, with the call that failed and what upres was doing.
 ///
@@ -29,7 +29,7 @@ public struct MediaError: Error, CustomStringConvertible, Sendable {
         return String(cString: buffer)
     }
 
-    // Named codes (the AVERROR macros do not import; see CUpresShims).
+    // Named codes (the AVERROR macros do not import; see CMediaShims).
     public static let endOfFile = UPRES_AVERROR_EOF
     public static let tryAgain = UPRES_AVERROR_EAGAIN
     public static let invalidData = UPRES_AVERROR_INVALIDDATA

@@ -1,5 +1,5 @@
 import CFFmpeg
-import CUpresShims
+import CMediaShims
 
 /// Asks a muxer itself whether it takes a stream: a header with that one stream, written into
 /// memory. `avformat_query_codec` answers from codec tag tables, which say yes to what some

@@ -1,5 +1,5 @@
 import CFFmpeg
-import CUpresShims
+import CMediaShims
 
 /// A muxed output file. Streams are added, then `writeHeader`, packets, `finish`.
 public final class OutputFile {

@@ -1,6 +1,6 @@
 import Foundation
 import CFFmpeg
-import CUpresShims
+import CMediaShims
 
 /// Writes one RGB24 frame as a PNG file with FFmpeg's png encoder. The file is written under a
 /// temporary name in the same folder and renamed into place when complete.

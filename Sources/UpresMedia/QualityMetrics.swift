@@ -1,6 +1,6 @@
 import Foundation
 import CFFmpeg
-import CUpresShims
+import CMediaShims
 
 /// PSNR and SSIM of one distorted frame against its reference, per plane (Y, U, V; Y alone for
 /// grey) and over the frame (planes weighted by their size), as libavfilter's filters report them.

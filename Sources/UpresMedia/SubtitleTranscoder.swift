@@ -1,5 +1,5 @@
 import CFFmpeg
-import CUpresShims
+import CMediaShims
 
 /// Re-encodes one text subtitle stream (SubRip, ASS, WebVTT, mov_text...) into another text
 /// format, through libavcodec's subtitle API (`avcodec_decode_subtitle2` ->

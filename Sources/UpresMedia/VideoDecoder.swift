@@ -1,5 +1,5 @@
 import CFFmpeg
-import CUpresShims
+import CMediaShims
 
 /// Decodes one video stream with the send/receive API, frame-threaded.
 public final class VideoDecoder {

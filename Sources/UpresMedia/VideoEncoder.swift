@@ -1,5 +1,5 @@
 import CFFmpeg
-import CUpresShims
+import CMediaShims
 
 /// What the user chose for encoding.
 public struct EncoderSettings: Sendable {

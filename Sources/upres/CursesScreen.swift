@@ -1,5 +1,5 @@
 import CNcurses
-import CUpresShims
+import CTerminalShims
 import Foundation
 import UpresKit
 import UpresTerminal

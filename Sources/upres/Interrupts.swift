@@ -1,4 +1,4 @@
-import CUpresShims
+import CTerminalShims
 import Foundation
 import Synchronization
 import UpresKit

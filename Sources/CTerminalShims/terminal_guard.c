@@ -9,7 +9,7 @@
 #include <termios.h>
 #include <unistd.h>
 #include <fcntl.h>
-#include "upres_shims.h"
+#include "upres_terminal_shims.h"
 
 static struct termios saved_modes;
 static int guard_fd = -1;

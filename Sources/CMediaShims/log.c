@@ -1,7 +1,7 @@
 #include <stdarg.h>
-#include "upres_shims.h"
+#include "upres_media_shims.h"
 
-// Most shims are static inline in include/upres_shims.h. The log trampoline is
+// Most shims are static inline in include/upres_media_shims.h. The log trampoline is
 // here because it keeps state (the installed sink) that must exist exactly once.
 
 static upres_log_sink log_sink;

@@ -1,7 +1,7 @@
-// C shims for macros, variadics and struct fiddling that Swift cannot import
-// (see shared stack notes). Everything here is static inline so edits rebuild dependents.
-#ifndef UPRES_SHIMS_H
-#define UPRES_SHIMS_H
+// C shims for FFmpeg macros, variadics and struct fields that Swift cannot import (see the
+// shared stack notes). Static inline, so edits rebuild dependents; the log trampoline is in log.c.
+#ifndef UPRES_MEDIA_SHIMS_H
+#define UPRES_MEDIA_SHIMS_H
 
 #include <errno.h>
 #include <string.h>
@@ -185,67 +185,5 @@ static inline const enum AVPixelFormat *upres_codec_pix_fmts(const AVCodec *c) {
 typedef void (*upres_log_sink)(int level, const char *line);
 void upres_set_log_sink(upres_log_sink fn);
 
-// ---------------------------------------------------------------- oneDNN
-#include <oneapi/dnnl/dnnl.h>
-// DNNL_MEMORY_ALLOCATE is a pointer-cast macro; DNNL_ARG_ATTR_MULTIPLE_POST_OP takes an argument.
-static inline void *upres_dnnl_memory_allocate(void) { return DNNL_MEMORY_ALLOCATE; }
-static inline int upres_dnnl_arg_post_op(int index, int arg) { return DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | arg; }
-static inline const char *upres_dnnl_impl_name(const_dnnl_primitive_desc_t pd) {
-    const char *name = NULL;
-    if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name) != dnnl_success) return "?";
-    return name;
-}
-
-/// Single-thread fp32 peak of this core in GFLOPS from an FMA loop (peak.c); 0 if unknown.
-double upres_measure_peak_gflops(double seconds, int *vector_bits);
-/// Single-thread bf16 peak (vdpbf16ps loop, AVX-512 BF16); 0 where the CPU has no bf16 dot products.
-double upres_measure_peak_bf16_gflops(double seconds);
-/// Single-thread int8 peak in GOPS (vpdpbusd loop, AVX-512 VNNI); 0 where the CPU has no VNNI.
-double upres_measure_peak_int8_gops(double seconds);
-
-// ---------------------------------------------------------------- OpenMP
-// omp.h lives in GCC's private include dir; declare the one call we need.
-void omp_set_num_threads(int n);
-static inline void upres_omp_set_num_threads(int n) { omp_set_num_threads(n); }
-
-// ---------------------------------------------------------------- terminal guard (terminal_guard.c)
-// A full-screen dashboard must give the terminal back however the process ends: these are
-// async-signal-safe (termios, write, dup2) so signal handlers and atexit can call them.
-/// Remembers the terminal modes of `tty_fd`, before curses changes them (newterm already
-/// does). 0 or -1.
-int upres_terminal_guard_save(int tty_fd);
-/// From now on, restore those modes and send `restore_sequence` (leave the alternate
-/// screen, show the cursor, reset attributes) unless disarmed first.
-void upres_terminal_guard_arm(const char *restore_sequence);
-/// After a clean endwin(): nothing left to restore.
-void upres_terminal_guard_disarm(void);
-/// Puts modes and screen back (once), sends later writes to the terminal descriptor to
-/// /dev/null (curses on another thread may still draw), ends any stderr capture.
-/// Async-signal-safe.
-void upres_terminal_guard_restore(void);
-/// Restores the terminal before fatal signals (SIGSEGV, SIGABRT, SIGILL, SIGBUS, SIGFPE,
-/// SIGTRAP, SIGQUIT, SIGHUP; then the previous handler runs, e.g. Swift's backtracer) and at exit.
-void upres_terminal_guard_install(void);
-/// Sends fd 2 to a temporary file while the dashboard owns the screen, so no stray message
-/// (FFmpeg's, a warning, a crash report) scribbles over it. Returns the file's descriptor
-/// (for reading what was written) or -1.
-int upres_stderr_capture_begin(void);
-/// Gives fd 2 back and writes what was captured to it. Async-signal-safe.
-void upres_stderr_capture_end(void);
-
-// ---------------------------------------------------------------- ncurses (the dashboard)
-// stdscr and COLORS are globals (errors under Swift 6 strict concurrency); A_* attributes
-// are NCURSES_BITS macros. Nothing above this point sees curses' function-like macros.
-#ifndef NCURSES_WIDECHAR
-#define NCURSES_WIDECHAR 1
-#endif
-#include <ncursesw/curses.h>
-static inline WINDOW *upres_stdscr(void) { return stdscr; }
-static inline int upres_colors(void) { return COLORS; }
-static inline int upres_a_normal(void) { return (int)A_NORMAL; }
-static inline int upres_a_bold(void) { return (int)A_BOLD; }
-static inline int upres_a_dim(void) { return (int)A_DIM; }
-static inline int upres_a_reverse(void) { return (int)A_REVERSE; }
-static inline int upres_a_underline(void) { return (int)A_UNDERLINE; }
 
 #endif

@@ -1,6 +1,6 @@
 #include <stdint.h>
 #include <time.h>
-#include "upres_shims.h"
+#include "upres_engine_shims.h"
 
 // Measures single-thread peak fp32 FLOPS with independent FMA chains (no memory traffic), so
 // "percent of peak" in `upres bench` is against what this core really does, not a datasheet.
