@@ -285,25 +285,34 @@ public final class Session {
         }
     }
 
-    private func addConv(_ c: Convolution, src: DNNLMemory, dst: DNNLMemory, values: [DNNLMemory], node: Int,
-                         dt: dnnl_data_type_t, inShape s: Tensor.Shape, outShape o: Tensor.Shape) throws {
-        let k = c.kernel
-        let g = c.groups
+    /// The forward convolution descriptor of `c` from `src` to `dst`, weights of type `weights` in
+    /// the layout oneDNN picks, an f32 bias input when `bias`; and the weight dims (oihw / goihw).
+    func convolutionDesc(_ c: Convolution, src: dnnl_memory_desc_t, dst: dnnl_memory_desc_t, weights: dnnl_data_type_t,
+                         bias: Bool, inShape s: Tensor.Shape, outShape o: Tensor.Shape) throws -> (dnnl_convolution_desc_t, [Int]) {
+        let k = c.kernel, g = c.groups
         let wdims = g == 1 ? [c.outChannels, c.inChannels, k, k] : [g, c.outChannels / g, c.inChannels / g, k, k]
-        var wAny = try MemoryDesc.make(wdims, dt, dnnl_format_tag_any)
+        var wAny = try MemoryDesc.make(wdims, weights, dnnl_format_tag_any)
         var bmd = try MemoryDesc.make([c.outChannels], dnnl_f32, dnnl_a)
-        var smd = src.desc, dmd = dst.desc
+        var smd = src, dmd = dst
         let ek = (k - 1) * c.dilation + 1
         let padR = [(o.h - 1) * c.stride + ek - s.h - c.padding, (o.w - 1) * c.stride + ek - s.w - c.padding].map { Int64($0) }
         var d = dnnl_convolution_desc_t()
         let strides = [Int64(c.stride), Int64(c.stride)], dilates = [Int64(c.dilation - 1), Int64(c.dilation - 1)]
         let padL = [Int64(c.padding), Int64(c.padding)]
-        let hasBias = c.bias != nil
         let status = withUnsafePointer(to: &bmd) { b in
             dnnl_dilated_convolution_forward_desc_init(&d, dnnl_forward_inference, dnnl_convolution_direct, &smd, &wAny,
-                                                       hasBias ? b : nil, &dmd, strides, dilates, padL, padR)
+                                                       bias ? b : nil, &dmd, strides, dilates, padL, padR)
         }
-        try dnnl(status, "convolution \(wdims)")
+        try dnnl(status, "\(weights == dnnl_s8 ? "int8 " : "")convolution \(wdims)")
+        return (d, wdims)
+    }
+
+    private func addConv(_ c: Convolution, src: DNNLMemory, dst: DNNLMemory, values: [DNNLMemory], node: Int,
+                         dt: dnnl_data_type_t, inShape s: Tensor.Shape, outShape o: Tensor.Shape) throws {
+        let k = c.kernel
+        let g = c.groups
+        let hasBias = c.bias != nil
+        var (d, wdims) = try convolutionDesc(c, src: src.desc, dst: dst.desc, weights: dt, bias: hasBias, inShape: s, outShape: o)
 
         // Post-ops; if oneDNN cannot fuse them, run them as separate primitives.
         var fusedPostOps = c.postOps

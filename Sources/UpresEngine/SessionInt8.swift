@@ -75,20 +75,7 @@ extension Session {
         let srcQ = calibration!.quantisation(j)
         let srcStep = srcQ.step
         let k = c.kernel, g = c.groups
-        let wdims = g == 1 ? [c.outChannels, c.inChannels, k, k] : [g, c.outChannels / g, c.inChannels / g, k, k]
-        var wAny = try MemoryDesc.make(wdims, dnnl_s8, dnnl_format_tag_any)
-        var bmd = try MemoryDesc.make([c.outChannels], dnnl_f32, dnnl_a)
-        var smd = src.desc, dmd = dst.desc
-        let ek = (k - 1) * c.dilation + 1
-        let padR = [(o.h - 1) * c.stride + ek - s.h - c.padding, (o.w - 1) * c.stride + ek - s.w - c.padding].map { Int64($0) }
-        var d = dnnl_convolution_desc_t()
-        let strides = [Int64(c.stride), Int64(c.stride)], dilates = [Int64(c.dilation - 1), Int64(c.dilation - 1)]
-        let padL = [Int64(c.padding), Int64(c.padding)]
-        let status = withUnsafePointer(to: &bmd) { b in
-            dnnl_dilated_convolution_forward_desc_init(&d, dnnl_forward_inference, dnnl_convolution_direct, &smd, &wAny,
-                                                       b, &dmd, strides, dilates, padL, padR)
-        }
-        try dnnl(status, "int8 convolution \(wdims)")
+        var (d, wdims) = try convolutionDesc(c, src: src.desc, dst: dst.desc, weights: dnnl_s8, bias: true, inShape: s, outShape: o)
 
         // Integer codes cannot carry NaN or infinity (fp32 and bf16 show them in the output):
         // damaged weights are refused here, by name.
