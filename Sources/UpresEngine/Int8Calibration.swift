@@ -18,9 +18,19 @@ public struct Int8Calibration: Equatable, Sendable {
         public var max: Float
     }
 
-    public var ranges: [Range]
+    /// Metadata key of the convolutions int8 sessions run in bf16 instead (a JSON array of
+    /// fused-graph node names): the layers whose int8 codes cost the most PSNR, found by
+    /// `upres calibrate`.
+    public static let floatKey = "int8_float_nodes"
 
-    public init(ranges: [Range]) { self.ranges = ranges }
+    public var ranges: [Range]
+    /// Names of the convolutions that run in bf16 (f32 values around them) in int8 sessions.
+    public var floatNodes: Set<String>
+
+    public init(ranges: [Range], floatNodes: Set<String> = []) {
+        self.ranges = ranges
+        self.floatNodes = floatNodes
+    }
 
     /// Reads `int8_ranges` from a model's metadata; nil when the file has none. Throws when it
     /// is malformed or was measured on a different graph.
@@ -43,6 +53,25 @@ public struct Int8Calibration: Equatable, Sendable {
             throw fail("was measured on a different graph (\(ranges.count) values, this upres builds \(names.count)): run upres calibrate again")
         }
         self.ranges = ranges
+        floatNodes = []
+        if let text = model.info.metadata[Int8Calibration.floatKey] {
+            guard let list = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String] else {
+                throw ModelFileError("\(model.info.displayName): metadata '\(Int8Calibration.floatKey)' is not a JSON array of node names")
+            }
+            let convs = Set(model.fusedGraph.nodes.filter { if case .conv = $0.op { return true }; return false }.map(\.name))
+            if let bad = list.first(where: { !convs.contains($0) }) {
+                throw ModelFileError("\(model.info.displayName): metadata '\(Int8Calibration.floatKey)' names '\(bad)', "
+                                     + "which is not a convolution of this graph: run upres calibrate again")
+            }
+            floatNodes = Set(list)
+        }
+    }
+
+    /// The metadata value of `floatKey` (sorted names), nil when every convolution is int8.
+    public var floatMetadataValue: String? {
+        guard !floatNodes.isEmpty else { return nil }
+        let data = try! JSONSerialization.data(withJSONObject: floatNodes.sorted(), options: [.withoutEscapingSlashes])
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// The metadata value (`int8_ranges`).

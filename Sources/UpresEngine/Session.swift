@@ -25,6 +25,8 @@ public final class Session {
     var valueMemories: [DNNLMemory] = []
     /// int8 sessions: the calibration, and int8 copies of f32 values that convolutions read.
     var calibration: Int8Calibration?
+    /// int8 sessions: bf16 copies of f32 values that float convolutions read.
+    var bf16Copies: [Int: DNNLMemory] = [:]
     var quantisedCopies: [Int: DNNLMemory] = [:]
     private let userInput: DNNLMemory
     private let userOutput: DNNLMemory
@@ -79,7 +81,7 @@ public final class Session {
         var values: [DNNLMemory] = []
         var free: [AlignedBuffer] = []
         var dying: [[AlignedBuffer]] = Array(repeating: [], count: graph.nodes.count)
-        let storage = precision == .int8 ? Session.int8Storage(graph) : []
+        let storage = precision == .int8 ? Session.int8Storage(graph, floatNodes: self.calibration!.floatNodes) : []
         for (i, s) in shapes.enumerated() {
             let md = try MemoryDesc.make(Session.dims(s), storage.isEmpty ? dt : valueType(i, stored: storage[i]), dnnl_nhwc)
             let size = MemoryDesc.size(md)
@@ -155,6 +157,9 @@ public final class Session {
         switch node.op {
         case .input:
             try addReorder(from: userInput, to: dst, kind: "input", node: i)
+        case .conv(let c) where precision == .int8 && calibration!.floatNodes.contains(node.name):
+            let (source, type) = try floatSource(node.inputs[0], values: values)
+            try addConv(c, src: source, dst: dst, values: values, node: i, dt: type, inShape: shapes[node.inputs[0]], outShape: shapes[i])
         case .conv(let c) where precision == .int8:
             try addConvInt8(c, srcNode: node.inputs[0], node: i, values: values, inShape: shapes[node.inputs[0]], outShape: shapes[i])
         case .conv(let c):

@@ -2,18 +2,29 @@ import CDNNL
 import CEngineShims
 
 /// int8 compilation: convolutions run on u8 activations (zero points where negative) and s8 weights (one scale per
-/// output channel) with s32 accumulation, and write int8 when only convolutions read their
+/// output channel) with s32 accumulation, and write int8 when only int8 convolutions read their
 /// output, so a chain of convolutions stays in int8 from one layer to the next. Every other
-/// value stays f32; a convolution reading one gets an int8 copy (a quantising reorder).
+/// value stays f32; a convolution reading one gets an int8 copy (a quantising reorder). The
+/// convolutions the calibration names (`Int8Calibration.floatNodes`: those int8 hurts most) run
+/// in bf16 (fp32 where the CPU has no bf16) on f32 values.
 extension Session {
-    /// Per fused-graph node: whether an int8 session stores its output as int8 (a convolution
-    /// read only by convolutions, as their source).
-    static func int8Storage(_ graph: Graph) -> [Bool] {
+    /// Whether fused-graph node `i` is a convolution that an int8 session runs in int8.
+    static func isInt8Conv(_ graph: Graph, _ i: Int, floatNodes: Set<String>) -> Bool {
+        guard case .conv = graph.nodes[i].op else { return false }
+        return !floatNodes.contains(graph.nodes[i].name)
+    }
+
+    /// Per fused-graph node: whether an int8 session stores its output as int8 (an int8
+    /// convolution read only by int8 convolutions, as their source). A PReLU output stays f32:
+    /// oneDNN 2.6's fast int8 kernels cannot fuse PReLU, so it runs as a pass of its own.
+    static func int8Storage(_ graph: Graph, floatNodes: Set<String> = []) -> [Bool] {
         let readers = Graph.readers(graph.nodes, output: graph.output)
         return graph.nodes.indices.map { i in
-            guard case .conv = graph.nodes[i].op, !readers[i].isEmpty else { return false }
+            guard isInt8Conv(graph, i, floatNodes: floatNodes), case .conv(let own) = graph.nodes[i].op, !readers[i].isEmpty,
+                  !own.postOps.contains(where: { if case .activation(.prelu) = $0 { return true }; return false }) else { return false }
             return readers[i].allSatisfy { r in
-                guard r >= 0, case .conv(let c) = graph.nodes[r].op, graph.nodes[r].inputs.first == i else { return false }
+                guard r >= 0, isInt8Conv(graph, r, floatNodes: floatNodes), case .conv(let c) = graph.nodes[r].op,
+                      graph.nodes[r].inputs.first == i else { return false }
                 return !c.postOps.contains { if case .add(i) = $0 { return true }; if case .mul(i) = $0 { return true }; return false }
             }
         }
@@ -40,6 +51,23 @@ extension Session {
         steps.append(Step(kind: "quantise", node: j, primitive: p, args: [arg(DNNL_ARG_FROM, v), arg(DNNL_ARG_TO, copy)]))
         quantisedCopies[j] = copy
         return copy
+    }
+
+    /// Value `j` (f32) as the source of a float convolution: a bf16 copy made by a reorder step
+    /// (once, before the first reader), or itself where the CPU has no bf16.
+    func floatSource(_ j: Int, values: [DNNLMemory]) throws -> (DNNLMemory, dnnl_data_type_t) {
+        let v = values[j]
+        guard Precision.bf16.isSupported else { return (v, dnnl_f32) }
+        if let copy = bf16Copies[j] { return (copy, dnnl_bf16) }
+        let ndims = Int(v.desc.ndims)
+        let dims = withUnsafeBytes(of: v.desc.dims) { Array($0.bindMemory(to: Int64.self).prefix(ndims)).map(Int.init) }
+        let md = try MemoryDesc.make(dims, dnnl_bf16, dnnl_nhwc)
+        let buffer = AlignedBuffer(size: MemoryDesc.size(md))
+        let copy = try DNNLMemory(md, ctx, handle: buffer.pointer)
+        keep.append(buffer); keep.append(copy)
+        try addReorder(from: v, to: copy, kind: "to bf16", node: j)
+        bf16Copies[j] = copy
+        return (copy, dnnl_bf16)
     }
 
     private func scaledReorder(_ a: dnnl_memory_desc_t, _ b: dnnl_memory_desc_t, scales: [Float], mask: Int32,
@@ -100,43 +128,59 @@ extension Session {
         let fold = int8Out && c.postOps.allSatisfy { if case .activation(let a) = $0 { return Session.isHomogeneous(a) }; return false }
         let outputScales = trueScale.map { fold ? $0 / dstStep : $0 }
 
-        var attr: dnnl_primitive_attr_t? = nil
-        try dnnl(dnnl_primitive_attr_create(&attr), "attr")
-        defer { dnnl_primitive_attr_destroy(attr) }
-        try dnnl(dnnl_primitive_attr_set_output_scales(attr, Int64(outputScales.count), 1 << 1, outputScales), "int8 output scales")
-        // Zero points are passed at run time (the form oneDNN's fast int8 kernels take).
-        var zeroPointArgs: [dnnl_exec_arg_t] = []
-        for (which, zp) in [(DNNL_ARG_SRC, srcQ.zeroPoint), (DNNL_ARG_DST, dstQ.zeroPoint)] where zp != 0 {
-            try dnnl(dnnl_primitive_attr_set_zero_points(attr, which, 1, 0, [DNNL_RUNTIME_S32_VAL_REP]), "zero points")
-            zeroPointArgs.append(arg(DNNL_ARG_ATTR_ZERO_POINTS | which, try int32Constant(zp)))
-        }
-        var po: dnnl_post_ops_t? = nil
-        try dnnl(dnnl_post_ops_create(&po), "post ops")
-        defer { dnnl_post_ops_destroy(po) }
+        // Post-ops: fused where oneDNN's fast int8 kernels can (with an f32 output, those they
+        // cannot fuse, such as PReLU in 2.6, run as passes of their own: the reference kernel
+        // they would otherwise fall back to is a hundred times slower).
+        var fusedPostOps = c.postOps
+        var chosenPD: dnnl_primitive_desc_t? = nil
         var postArgs: [dnnl_exec_arg_t] = []
-        var index: Int32 = 0
-        for p in c.postOps {
-            switch p {
-            case .activation(.prelu(let slopes)):
-                try dnnl(dnnl_post_ops_append_prelu(po, 1 << 1), "prelu post-op")
-                postArgs.append(arg(Int32(upres_dnnl_arg_post_op(index, DNNL_ARG_WEIGHTS)), try constant(slopes, channels: slopes.count)))
-            case .activation(let a):
-                let (alg, alpha, beta) = Session.eltwise(a)!
-                try dnnl(dnnl_post_ops_append_eltwise(po, 1, alg, alpha, beta), "eltwise post-op")
-            case .add(let r), .mul(let r):
-                var md = values[r].desc
-                let alg: dnnl_alg_kind_t
-                if case .add = p { alg = dnnl_binary_add } else { alg = dnnl_binary_mul }
-                try dnnl(dnnl_post_ops_append_binary(po, alg, &md), "binary post-op")
-                postArgs.append(arg(Int32(upres_dnnl_arg_post_op(index, DNNL_ARG_SRC_1)), values[r]))
+        var zeroPointArgs: [dnnl_exec_arg_t] = []
+        while true {
+            var attr: dnnl_primitive_attr_t? = nil
+            try dnnl(dnnl_primitive_attr_create(&attr), "attr")
+            defer { dnnl_primitive_attr_destroy(attr) }
+            try dnnl(dnnl_primitive_attr_set_output_scales(attr, Int64(outputScales.count), 1 << 1, outputScales), "int8 output scales")
+            // Zero points are passed at run time (the form oneDNN's fast int8 kernels take).
+            zeroPointArgs = []
+            for (which, zp) in [(DNNL_ARG_SRC, srcQ.zeroPoint), (DNNL_ARG_DST, dstQ.zeroPoint)] where zp != 0 {
+                try dnnl(dnnl_primitive_attr_set_zero_points(attr, which, 1, 0, [DNNL_RUNTIME_S32_VAL_REP]), "zero points")
+                zeroPointArgs.append(arg(DNNL_ARG_ATTR_ZERO_POINTS | which, try int32Constant(zp)))
             }
-            index += 1
+            var po: dnnl_post_ops_t? = nil
+            try dnnl(dnnl_post_ops_create(&po), "post ops")
+            defer { dnnl_post_ops_destroy(po) }
+            postArgs = []
+            var index: Int32 = 0
+            for p in fusedPostOps {
+                switch p {
+                case .activation(.prelu(let slopes)):
+                    try dnnl(dnnl_post_ops_append_prelu(po, 1 << 1), "prelu post-op")
+                    postArgs.append(arg(Int32(upres_dnnl_arg_post_op(index, DNNL_ARG_WEIGHTS)), try constant(slopes, channels: slopes.count)))
+                case .activation(let a):
+                    let (alg, alpha, beta) = Session.eltwise(a)!
+                    try dnnl(dnnl_post_ops_append_eltwise(po, 1, alg, alpha, beta), "eltwise post-op")
+                case .add(let r), .mul(let r):
+                    var md = values[r].desc
+                    let alg: dnnl_alg_kind_t
+                    if case .add = p { alg = dnnl_binary_add } else { alg = dnnl_binary_mul }
+                    try dnnl(dnnl_post_ops_append_binary(po, alg, &md), "binary post-op")
+                    postArgs.append(arg(Int32(upres_dnnl_arg_post_op(index, DNNL_ARG_SRC_1)), values[r]))
+                }
+                index += 1
+            }
+            if int8Out && !fold { try dnnl(dnnl_post_ops_append_eltwise(po, 1, dnnl_eltwise_linear, 1 / dstStep, 0), "output step") }
+            try dnnl(dnnl_primitive_attr_set_post_ops(attr, po), "set post ops")
+            if let made = try makePrimitiveDesc(&d, attr, ctx, "int8 convolution") {
+                let impl = String(cString: upres_dnnl_impl_name(made))
+                if !impl.hasPrefix("ref") || fusedPostOps.isEmpty || int8Out { chosenPD = made; break }
+                dnnl_primitive_desc_destroy(made)
+            }
+            guard !fusedPostOps.isEmpty, !int8Out else {
+                throw DNNLError(status: dnnl_unimplemented.rawValue, context: "int8 convolution \(wdims) with its post-ops")
+            }
+            fusedPostOps.removeLast()
         }
-        if int8Out && !fold { try dnnl(dnnl_post_ops_append_eltwise(po, 1, dnnl_eltwise_linear, 1 / dstStep, 0), "output step") }
-        try dnnl(dnnl_primitive_attr_set_post_ops(attr, po), "set post ops")
-        guard let pd = try makePrimitiveDesc(&d, attr, ctx, "int8 convolution") else {
-            throw DNNLError(status: dnnl_unimplemented.rawValue, context: "int8 convolution \(wdims) with its post-ops")
-        }
+        let pd = chosenPD!
         defer { dnnl_primitive_desc_destroy(pd) }
         let kind = g > 1 && g == c.outChannels ? "depthwise conv" : (k == 1 ? "conv 1x1" : "conv \(k)x\(k)")
         multiplyAddsByKind[kind, default: 0] += o.n * o.c * o.h * o.w * (c.inChannels / g) * k * k
@@ -159,6 +203,15 @@ extension Session {
                     arg(DNNL_ARG_BIAS, try constantVector(bias))]
         args += postArgs + zeroPointArgs
         steps.append(Step(kind: kind, node: node, primitive: try DNNLPrimitive(pd, kind), args: args))
+
+        // Post-ops oneDNN could not fuse (f32 output).
+        for p in c.postOps.dropFirst(fusedPostOps.count) {
+            switch p {
+            case .activation(let a): try addActivation(a, src: dst, dst: dst, node: node, channels: o.c)
+            case .add(let j): try addBinary(dnnl_binary_add, dst, values[j], dst, kind: "add", node: node)
+            case .mul(let j): try addBinary(dnnl_binary_mul, dst, values[j], dst, kind: "mul", node: node)
+            }
+        }
     }
 
     private func int32Constant(_ v: Int32) throws -> DNNLMemory {

@@ -75,6 +75,10 @@ public struct ModelFamily: Sendable {
     public let margin: Int
     /// True when `margin` covers every branch's receptive field (tiling is exact).
     public let exactTiling: Bool
+    /// What windows read beyond the frame: imported networks keep to the frame, so their own
+    /// padding meets its borders as in the reference implementation (ncnn runs the whole
+    /// picture); built-in networks read a mirrored margin, as they were calibrated.
+    public var edges: TileGrid.Edges { hard.info.arch == "ncnn" ? .inside : .mirrored }
 
     public static let globalMargin = 16
 

@@ -14,6 +14,31 @@ public struct PicturePair {
     /// Network input, 1 x C x H/scale x W/scale in [0, 1].
     public let low: Tensor
 
+    init(path: String, high: Tensor, low: Tensor) {
+        self.path = path
+        self.high = high
+        self.low = low
+    }
+
+    /// The centre of the pair, at most `side` x `side` input pixels (for quick checks).
+    public func centre(side: Int) -> PicturePair {
+        let s = high.shape.w / low.shape.w
+        let w = min(side, low.shape.w), h = min(side, low.shape.h)
+        let x0 = (low.shape.w - w) / 2, y0 = (low.shape.h - h) / 2
+        func crop(_ t: Tensor, _ x: Int, _ y: Int, _ cw: Int, _ ch: Int) -> Tensor {
+            var data: [Float] = []
+            data.reserveCapacity(t.shape.c * cw * ch)
+            for c in 0..<t.shape.c {
+                for row in y..<(y + ch) {
+                    let base = (c * t.shape.h + row) * t.shape.w + x
+                    data.append(contentsOf: t.data[base..<(base + cw)])
+                }
+            }
+            return Tensor(shape: .init(1, t.shape.c, ch, cw), data: data)
+        }
+        return PicturePair(path: path, high: crop(high, x0 * s, y0 * s, w * s, h * s), low: crop(low, x0, y0, w, h))
+    }
+
     public init(path: String, scale: Int, channels: Int = 1) throws {
         precondition(channels == 1 || channels == 3, "1 or 3 channels")
         self.path = path

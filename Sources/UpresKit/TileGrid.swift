@@ -1,7 +1,10 @@
 /// How a frame is cut into tiles for the network: every tile has the same size (one engine
 /// session per worker serves them all), the last tile of a row or column is aligned to the
 /// frame's edge (so any size is covered, odd ones included), and each tile is run with a
-/// context margin, mirrored at the frame borders, that is then cropped away.
+/// context margin that is then cropped away. At the frame's borders the margin is mirrored
+/// (`Edges.mirrored`, built-in models) or left out, so the network's own padding meets the
+/// border as when it runs on the whole picture (`Edges.inside`, imported models: the output
+/// is the reference implementation's, and a whole-frame window pays no margin at all).
 ///
 /// Each tile *owns* the part of its core not owned by the tile before it, so the owned regions
 /// partition the frame: writes from different workers never overlap and the result does not
@@ -26,8 +29,17 @@ public struct TileGrid: Sendable, Equatable {
         public var ownedHeight: Int
     }
 
+    /// What a window reads beyond the frame's borders.
+    public enum Edges: Sendable, Equatable {
+        /// The margin everywhere, mirrored outside the frame (`mirror`).
+        case mirrored
+        /// Windows stay inside the frame: no margin where it would leave the frame.
+        case inside
+    }
+
     public let width: Int
     public let height: Int
+    public let edges: Edges
     /// Requested core side.
     public let tile: Int
     public let margin: Int
@@ -40,14 +52,25 @@ public struct TileGrid: Sendable, Equatable {
     public let rows: Int
     public let tiles: [Tile]
 
-    public var inputWidth: Int { coreWidth + 2 * margin }
-    public var inputHeight: Int { coreHeight + 2 * margin }
+    /// Input size of one tile's window (the largest one with `Edges.inside`).
+    public var inputWidth: Int { edges == .mirrored ? coreWidth + 2 * margin : min(coreWidth + 2 * margin, width) }
+    public var inputHeight: Int { edges == .mirrored ? coreHeight + 2 * margin : min(coreHeight + 2 * margin, height) }
+
+    /// The input rectangle the network reads for a core at (`x`, `y`) of `w` x `h`: the core
+    /// and its margin, mirrored outside the frame or clipped to it (`edges`).
+    public func input(x: Int, y: Int, w: Int, h: Int) -> (x: Int, y: Int, w: Int, h: Int) {
+        let m = margin
+        guard edges == .inside else { return (x - m, y - m, w + 2 * m, h + 2 * m) }
+        let x0 = max(0, x - m), y0 = max(0, y - m)
+        return (x0, y0, min(width, x + w + m) - x0, min(height, y + h + m) - y0)
+    }
 
     /// - Parameter align: core starts are multiples of this (2 keeps RGB tiles of 4:2:0 video on
     ///   the chroma grid); the last tile then ends at most `align - 1` pixels short of the edge,
     ///   which its owned region still covers.
-    public init(width: Int, height: Int, tile: Int, margin: Int, align: Int = 1) {
+    public init(width: Int, height: Int, tile: Int, margin: Int, align: Int = 1, edges: Edges = .mirrored) {
         precondition(width > 0 && height > 0 && tile > 0 && margin >= 0, "bad tile grid \(width)x\(height) tile \(tile) margin \(margin)")
+        self.edges = edges
         self.width = width
         self.height = height
         self.tile = tile

@@ -92,7 +92,7 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         // RGB tiles write chroma: their regions must start on the chroma grid.
         let side = WindowSize.tile(for: family, settings: settings, width: Int(input.width), height: Int(input.height))
         grid = TileGrid(width: Int(input.width), height: Int(input.height), tile: side, margin: family.margin,
-                        align: rgb ? 1 << max(shift.x, shift.y) : 1)
+                        align: rgb ? 1 << max(shift.x, shift.y) : 1, edges: family.edges)
         networkFormat = input.resized(width: input.width * Int32(scale), height: input.height * Int32(scale))
         let sameSize = networkFormat.width == output.width && networkFormat.height == output.height
         classical = try FrameScaler(from: input, to: output, filter: .lanczos, threads: 1)
@@ -358,8 +358,8 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
                 if item.cls == .static {
                     try copyFromPrevious(item)
                 } else {
-                    let m = grid.margin
-                    let shape = Tensor.Shape(1, rgb ? 3 : 1, item.window.height + 2 * m, item.window.width + 2 * m)
+                    let r = grid.input(of: item.window)
+                    let shape = Tensor.Shape(1, rgb ? 3 : 1, r.h, r.w)
                     macs = try CoreBudget.shared.run {
                         let (session, cost) = try sessions.session(family.model(for: item.cls), shape, settings.precision)
                         try run(item, session)
@@ -389,18 +389,19 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
 
     private func run(_ item: WorkItem, _ session: Session) throws {
         let t = item.window
-        let m = grid.margin, s = scale
-        let inputWidth = t.width + 2 * m, inputHeight = t.height + 2 * m
+        let s = scale
+        let r = grid.input(of: t)
+        let inputWidth = r.w, inputHeight = r.h
         if let source = item.job.sourceYUV {
-            RGBTiles.read(source, conversion, x0: t.x - m, y0: t.y - m, w: inputWidth, h: inputHeight,
+            RGBTiles.read(source, conversion, x0: r.x, y0: r.y, w: inputWidth, h: inputHeight,
                           into: session.inputPointer)
         } else {
-            item.job.sourcePlane.readWindow(x0: t.x - m, y0: t.y - m, w: inputWidth, h: inputHeight,
+            item.job.sourcePlane.readWindow(x0: r.x, y0: r.y, w: inputWidth, h: inputHeight,
                                             into: session.inputPointer)
         }
         try session.execute()
         let outStride = inputWidth * s
-        let ox = (t.ownedX - t.x + m) * s, oy = (t.ownedY - t.y + m) * s
+        let ox = (t.ownedX - r.x) * s, oy = (t.ownedY - r.y) * s
         let src = session.outputPointer + oy * outStride + ox
         let planeStride = outStride * inputHeight * s
         let finite: Bool

@@ -32,6 +32,11 @@ public struct TileWindow: Sendable, Equatable {
 }
 
 extension TileGrid {
+    /// The input rectangle the network reads for the window (`input(x:y:w:h:)`).
+    public func input(of w: TileWindow) -> (x: Int, y: Int, w: Int, h: Int) {
+        input(x: w.x, y: w.y, w: w.width, h: w.height)
+    }
+
     /// The window of the tile rectangle starting at (`column`, `row`).
     public func window(column: Int, row: Int, columns: Int = 1, rows: Int = 1) -> TileWindow {
         let first = tiles[row * self.columns + column], last = tiles[(row + rows - 1) * self.columns + column + columns - 1]
@@ -50,7 +55,7 @@ extension TileGrid {
         precondition(classes.count == tiles.count, "one class per tile")
         var taken = Array(repeating: false, count: tiles.count)
         var out: [TileWindow] = []
-        func fits(_ w: TileWindow) -> Bool { (w.width + 2 * margin) * (w.height + 2 * margin) <= maxPixels }
+        func fits(_ w: TileWindow) -> Bool { let r = input(of: w); return r.w * r.h <= maxPixels }
         for r in 0..<rows {
             for c in 0..<columns where !taken[r * columns + c] {
                 let cls = classes[r * columns + c]

@@ -20,8 +20,10 @@ public enum WindowSize {
         guard let budget = settings.windowBudget, !routed(family, settings) else { return settings.tile }
         let whole = max(width, height)
         func fits(_ t: Int) -> Bool {
-            let w = min(t, width), h = min(t, height)
-            return peakBytes(family, width: w + 2 * family.margin, height: h + 2 * family.margin) <= budget
+            let w = min(t, width), h = min(t, height), m = family.margin
+            let inside = family.edges == .inside
+            return peakBytes(family, width: inside ? min(w + 2 * m, width) : w + 2 * m,
+                             height: inside ? min(h + 2 * m, height) : h + 2 * m) <= budget
         }
         if fits(whole) { return whole }
         // The largest side (a multiple of 16, at least the default) whose window fits.

@@ -10,7 +10,9 @@ struct Calibrate: ParsableCommand {
             Runs the model in fp32 on the --images pictures (their luma for luma models, RGB for RGB \
             models), downscaled by the model's scale (bicubic), and records the range of every value \
             of its graph; the tails of those ranges are clipped by the fraction (0 to 1e-3) with which \
-            int8 restores some of these pictures best. Then upscales each --validation picture in \
+            int8 restores some of these pictures best. Where int8 still loses more than 0.025 dB on \
+            them, the convolutions it hurts most run in bf16 (metadata int8_float_nodes), most \
+            helpful first, up to half of the multiply-adds. Then upscales each --validation picture in \
             fp32 and in int8 and measures both against the original (Y-PSNR, 8-bit, border of the \
             scale). Writes the model with the ranges (metadata int8_ranges), the PSNR of int8 minus \
             fp32 (int8_psnr_delta_db) and the details (int8_check) to --output. An ncnn model \
@@ -139,7 +141,18 @@ struct Calibrate: ParsableCommand {
             let clip = choice!.clip
             Diagnostics.write("upres calibrate: clipping \(clip) of each tail (" + tried.map { "\($0[0]): \($0[1]) dB" }.joined(separator: ", ")
                               + " on \(choosers.count) calibration pictures)")
-            let calibration = calibrator.calibration(clip: clip)
+            var calibration = calibrator.calibration(clip: clip)
+            // Where int8 still loses more than half the tolerance on (the centres of) those
+            // pictures, the convolutions it hurts most run in bf16.
+            let search = try Int8FloatSearch(model: loaded, pairs: choosers.map { $0.centre(side: 320) },
+                                             threads: ProcessInfo.processInfo.activeProcessorCount)
+                .run(calibration) { Diagnostics.write("upres calibrate: \($0)") }
+            calibration.floatNodes = search.floatNodes
+            if !search.floatNodes.isEmpty {
+                Diagnostics.write("upres calibrate: \(search.floatNodes.count) convolutions in bf16 ("
+                                  + String(format: "%.0f%% of the multiply-adds", search.floatShare * 100) + "): "
+                                  + search.floatNodes.sorted().joined(separator: ", "))
+            }
             var rows: [[String: Any]] = []
             for file in validationFiles {
                 let pair = try PicturePair(path: file, scale: scale, channels: channels)
@@ -156,8 +169,13 @@ struct Calibrate: ParsableCommand {
             var metadata = loaded.info.metadata
             metadata[Int8Calibration.metadataKey] = calibration.metadataValue
             metadata[Int8Calibration.deltaKey] = String(format: "%.4f", delta)
+            metadata[Int8Calibration.floatKey] = calibration.floatMetadataValue
             let check: [String: Any] = ["calibration_images": calibrationFiles.map { ($0 as NSString).lastPathComponent },
                                         "clip": clip, "clip_tried": tried,
+                                        "bf16_layers": calibration.floatNodes.sorted(),
+                                        "bf16_share_of_macs": Calibrate.round(search.floatShare),
+                                        "search_psnr": ["fp32": Calibrate.round(search.fp32), "int8": Calibrate.round(search.int8),
+                                                        "mixed": Calibrate.round(search.mixed)],
                                         "validation": rows, "fp32_psnr": Calibrate.round(fp32Mean),
                                         "int8_psnr": Calibrate.round(int8Mean), "lr": "bicubic (swscale)",
                                         "pictures": channels == 3 ? "RGB 8-bit full range, PSNR on BT.601 Y" : "luma BT.601 limited, 8-bit",

@@ -84,7 +84,7 @@ enum DryRun {
     /// Seconds per frame: the hard branch on one tile, times the tiles of a frame, over the workers.
     static func estimate(_ net: NetworkUpscalerFactory, width: Int, height: Int) throws -> Double {
         let side = WindowSize.tile(for: net.family, settings: net.settings, width: width, height: height)
-        let grid = TileGrid(width: width, height: height, tile: side, margin: net.family.margin)
+        let grid = TileGrid(width: width, height: height, tile: side, margin: net.family.margin, edges: net.family.edges)
         let r = try Benchmark.run(model: net.family.hard, width: grid.inputWidth, height: grid.inputHeight,
                                   precision: net.settings.precision, workers: net.settings.workers, seconds: 0.3,
                                   weights: "built-in")

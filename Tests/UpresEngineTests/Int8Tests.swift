@@ -81,6 +81,65 @@ struct Int8Tests {
         #expect(narrower > full.ranges.count / 2, "1% tails clipped: most ranges shrink (\(narrower) of \(full.ranges.count))")
     }
 
+    @Test("PReLU models run fast int8 kernels: the PReLU is a pass of its own, never oneDNN's reference kernel")
+    func preluNotReference() throws {
+        let model = try Model(contentsOf: Self.goldens.appendingPathComponent("plain-x2-prelu.safetensors"))
+        #expect(model.fusedGraph.nodes.contains { node in
+            if case .conv(let c) = node.op { return c.postOps.contains { if case .activation(.prelu) = $0 { return true }; return false } }
+            return false
+        }, "the fixture fuses PReLU into its convolutions")
+        let input = Self.picture(64, 48, phase: 1)
+        let session = try Session(model: model, input: input.shape, precision: .int8, calibration: try Self.calibrated(model))
+        let refs = session.implementations.filter { $0.implementation.hasPrefix("ref") }
+        #expect(refs.isEmpty, "reference kernels: \(refs)")
+        #expect(Session.int8Storage(model.fusedGraph).allSatisfy { !$0 }, "PReLU outputs stay f32")
+        let fp32 = try Session(model: model, input: input.shape, precision: .fp32).run(input)
+        #expect(Self.psnr(fp32, try session.run(input)) > 30)
+    }
+
+    @Test("convolutions named in int8_float_nodes run in bf16 on f32 values; all of them give bf16's output")
+    func floatNodes() throws {
+        let model = try #require(try EmbeddedModels.model(named: "upres-x2"))
+        var calibration = try Self.calibrated(model)
+        let convs = model.fusedGraph.nodes.filter { if case .conv = $0.op { return true }; return false }.map(\.name)
+        let input = Self.picture(80, 56, phase: 4.1)
+        let fp32 = try Session(model: model, input: input.shape, precision: .fp32).run(input)
+        let int8 = try Session(model: model, input: input.shape, precision: .int8, calibration: calibration).run(input)
+
+        // One layer in bf16: its readers' sources and its own output stay f32.
+        calibration.floatNodes = [convs[1]]
+        let storage = Session.int8Storage(model.fusedGraph, floatNodes: calibration.floatNodes)
+        let index = model.fusedGraph.nodes.firstIndex { $0.name == convs[1] }!
+        #expect(!storage[index] && !storage[model.fusedGraph.nodes[index].inputs[0]])
+        let one = try Session(model: model, input: input.shape, precision: .int8, calibration: calibration)
+        let kinds = one.implementations.filter { $0.kind.contains("conv") }.map(\.implementation)
+        #expect(kinds.filter { $0.contains("bf16") }.count == (Precision.bf16.isSupported ? 1 : 0), "\(kinds)")
+        #expect(try one.run(input).data != int8.data)
+
+        // Every layer in bf16: the output of a bf16 session, near enough.
+        calibration.floatNodes = Set(convs)
+        let all = try Session(model: model, input: input.shape, precision: .int8, calibration: calibration).run(input)
+        if Precision.bf16.isSupported {
+            let bf16 = try Session(model: model, input: input.shape, precision: .bf16).run(input)
+            #expect(Self.psnr(all, bf16) > 50, "\(Self.psnr(all, bf16)) dB from bf16")
+        }
+        #expect(Self.psnr(all, fp32) > Self.psnr(int8, fp32), "bf16 layers are closer to fp32 than int8 ones")
+
+        // Through the metadata, and refused when a name is not a convolution of the graph.
+        let url = Self.goldens.appendingPathComponent("plain-x2-prelu.safetensors")
+        let golden = try Model(contentsOf: url)
+        var c = try Self.calibrated(golden)
+        c.floatNodes = [golden.fusedGraph.nodes.first { if case .conv = $0.op { return true }; return false }!.name]
+        var meta = try SafeTensorsFile(contentsOf: url).metadata
+        meta[Int8Calibration.metadataKey] = c.metadataValue
+        meta[Int8Calibration.floatKey] = c.floatMetadataValue
+        let again = try Model(file: SafeTensorsFile(data: SafeTensorsFile.replacingMetadata(in: Data(contentsOf: url), with: meta)), name: "a")
+        #expect(try Int8Calibration(model: again) == c)
+        meta[Int8Calibration.floatKey] = "[\"input\"]"
+        let bad = try Model(file: SafeTensorsFile(data: SafeTensorsFile.replacingMetadata(in: Data(contentsOf: url), with: meta)), name: "b")
+        #expect(throws: ModelFileError.self) { try Int8Calibration(model: bad) }
+    }
+
     @Test("the calibration round-trips through model metadata, and is refused for another graph")
     func metadata() throws {
         let url = Self.goldens.appendingPathComponent("plain-x2-prelu.safetensors")

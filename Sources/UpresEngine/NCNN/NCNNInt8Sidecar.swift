@@ -7,7 +7,7 @@ import Foundation
 ///
 ///     { "weights_fnv1a64": "9f0c…", "metadata": { "int8_ranges": "[[…]]", "int8_psnr_delta_db": "-0.0210", … } }
 public enum NCNNInt8Sidecar {
-    static let keys: Set<String> = [Int8Calibration.metadataKey, Int8Calibration.deltaKey, "int8_check"]
+    static let keys: Set<String> = [Int8Calibration.metadataKey, Int8Calibration.deltaKey, Int8Calibration.floatKey, "int8_check"]
 
     /// `NAME.int8.json` for `NAME.param`.
     public static func url(forParam param: URL) -> URL {
