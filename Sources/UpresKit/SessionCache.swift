@@ -20,6 +20,15 @@ struct SessionCache {
         self.capacity = capacity
     }
 
+    /// Adds a session made elsewhere (the pipeline's check that the shapes run), so its
+    /// kernels and reordered weights are not made twice.
+    mutating func insert(_ session: Session, _ model: Model) throws {
+        let shape = session.inputShape
+        clock += 1
+        entries["\(model.info.name)|\(shape.c)x\(shape.h)x\(shape.w)"] =
+            Entry(session: session, multiplyAdds: Double(try model.fusedGraph.multiplyAdds(input: shape)), used: clock)
+    }
+
     /// The session of `model` on `shape`, made on first use.
     mutating func session(_ model: Model, _ shape: Tensor.Shape, _ precision: Precision) throws -> (Session, Double) {
         clock += 1
@@ -36,5 +45,20 @@ struct SessionCache {
         let macs = Double(try model.fusedGraph.multiplyAdds(input: shape))
         entries[key] = Entry(session: session, multiplyAdds: macs, used: clock)
         return (session, macs)
+    }
+}
+
+extension SessionCache {
+    /// Each of `workers` workers' sessions of every model on `shape`, made side by side;
+    /// `check` turns each result into the session (or the error to throw).
+    static func make(_ models: [Model], _ shape: Tensor.Shape, _ precision: Precision, workers: Int,
+                     check: (Model, Result<Session, Error>) throws -> Session) throws -> [[(Session, Model)]] {
+        let made = LockedResults<Result<Session, Error>>(count: workers * models.count)
+        DispatchQueue.concurrentPerform(iterations: workers * models.count) { k in
+            made.set(k, Result { try Session(model: models[k % models.count], input: shape, precision: precision) })
+        }
+        return try (0..<workers).map { w in
+            try models.indices.map { i in (try check(models[i], made.get(w * models.count + i)), models[i]) }
+        }
     }
 }

@@ -44,6 +44,8 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
     private let tileMACs: [TileClass: Double]
     /// The family's learned tile classifier on a tile core (fp32, submitting thread).
     private let classifierSession: Session?
+    /// Each worker's sessions made at start to check the shapes (under `lock`).
+    private var firstSessions: [[(Session, Model)]] = []
     /// Largest merged window, in input pixels with margins; nil = every tile alone.
     private let mergeLimit: Int?
 
@@ -125,10 +127,11 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         } else {
             classifierSession = nil
         }
-        // Fail now, not in a worker, if the engine cannot run these shapes.
-        for c in Set([TileClass.easy, .medium, .hard].map { family.model(for: $0).info.name }) {
-            let m = [TileClass.easy, .medium, .hard].map { family.model(for: $0) }.first { $0.info.name == c }!
-            _ = try engine(m) { try Session(model: m, input: shape, precision: settings.precision) }
+        // Fail now, not in a worker, if the engine cannot run these shapes: every worker's
+        // sessions of the tile shape, made side by side (the start waits for one, not for
+        // each worker's in turn), which the workers then start with.
+        firstSessions = try SessionCache.make(family.networks, shape, settings.precision, workers: settings.workers) { m, result in
+            try engine(m) { try result.get() }
         }
         for w in 0..<settings.workers {
             workersDone.enter()
@@ -343,6 +346,11 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
 
     private func workerLoop(_ w: Int) {
         var sessions = SessionCache(capacity: 12)
+        lock.lock()
+        let handed = firstSessions[w]
+        firstSessions[w] = []
+        lock.unlock()
+        for (session, model) in handed { try? sessions.insert(session, model) }
         while true {
             lock.lock()
             while queueHead == queue.count && !finished { lock.wait() }
