@@ -47,7 +47,7 @@ public enum Comparison {
         do {
             meter = try QualityMeter(format: measured, distortedTimeBase: d.timeBase, referenceTimeBase: r.timeBase,
                                      threads: settings.threads)
-        } catch { throw JobError(file: reference, message: "cannot measure \(PixelFormat.name(measured.pixelFormat)): \(error)") }
+        } catch { throw JobError(file: reference, message: "cannot measure \(PixelFormat.name(measured.pixelFormat)): \(error)", cause: error) }
 
         // The reference shifted earlier by half a frame: the filters pair each distorted frame
         // with the last reference frame at or before it, which is then the nearest one.
@@ -61,7 +61,7 @@ public enum Comparison {
             }
         }
         func decode(_ s: FrameSource) throws -> Frame? {
-            do { return try s.next() } catch { throw JobError(file: s.path, message: "\(error)") }
+            do { return try s.next() } catch { throw JobError(file: s.path, message: "\(error)", cause: error) }
         }
         var nextD = try decode(d), nextR = try decode(r)
         if nextD == nil { throw JobError(file: distorted, message: "no video frame could be decoded") }
@@ -74,7 +74,7 @@ public enum Comparison {
                 lastReferenceTime = r.seconds(rf)
                 let m = refToMeasured.matches(rf) ? rf : try convert(rf, refToMeasured, reference)
                 m.pts = rf.pts - r.start - half
-                do { try meter.pushReference(m) } catch { throw JobError(file: reference, message: "\(error)") }
+                do { try meter.pushReference(m) } catch { throw JobError(file: reference, message: "\(error)", cause: error) }
                 nextR = try decode(r)
                 if nextR == nil { referenceEnd = lastReferenceTime + Double(r.nominalDuration - half) * av_q2d(r.timeBase) }
             } else {
@@ -88,14 +88,14 @@ public enum Comparison {
                     }
                     let m = toMeasured.matches(df) ? df : try convert(df, toMeasured, distorted)
                     m.pts = df.pts - d.start
-                    do { try meter.pushDistorted(m, time: dt) } catch { throw JobError(file: distorted, message: "\(error)") }
+                    do { try meter.pushDistorted(m, time: dt) } catch { throw JobError(file: distorted, message: "\(error)", cause: error) }
                     pushedDistorted += 1
                 }
                 nextD = try decode(d)
             }
             try collect()
         }
-        do { try meter.finish() } catch { throw JobError(file: distorted, message: "\(error)") }
+        do { try meter.finish() } catch { throw JobError(file: distorted, message: "\(error)", cause: error) }
         try collect()
         unpaired += pushedDistorted - frames.count
         if frames.isEmpty {
@@ -150,6 +150,6 @@ public enum Comparison {
     }
 
     private static func convert(_ f: Frame, _ c: FrameConverter, _ file: String) throws -> Frame {
-        do { return try c.convert(f) } catch { throw JobError(file: file, message: "cannot convert a frame: \(error)") }
+        do { return try c.convert(f) } catch { throw JobError(file: file, message: "cannot convert a frame: \(error)", cause: error) }
     }
 }

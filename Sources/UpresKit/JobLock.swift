@@ -6,7 +6,7 @@ final class JobLock {
     private let fd: Int32
     init(_ url: URL, output: String) throws {
         fd = open(url.path, O_RDWR | O_CREAT, 0o644)
-        guard fd >= 0 else { throw JobError(file: output, message: "cannot create the lock file \(url.path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw JobError(file: output, action: "cannot create the lock file \(url.path)", systemError: errno) }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             let pid = (try? String(contentsOf: url, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
             close(fd)

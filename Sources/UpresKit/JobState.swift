@@ -23,11 +23,11 @@ struct JobState: Codable, Equatable {
         let tmp = url.appendingPathExtension("tmp")
         let data = try enc.encode(self)
         let fd = open(tmp.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw JobError(file: url.path, message: "cannot write the job state: \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw JobError(file: url.path, action: "cannot write the job state", systemError: errno) }
         let ok = data.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) == $0.count } && fsync(fd) == 0
         close(fd)
         guard ok, rename(tmp.path, url.path) == 0 else {
-            throw JobError(file: url.path, message: "cannot write the job state: \(String(cString: strerror(errno)))")
+            throw JobError(file: url.path, action: "cannot write the job state", systemError: errno)
         }
     }
 }

@@ -93,8 +93,8 @@ extension UpscaleJob {
                                         target: target)
         let muxOptions = OutputContainer.muxOptions(format: out.formatName, target: target, segment: segment,
                                                     imageMuxer: out.isImageMuxer)
-        do { try out.writeHeader(options: muxOptions) } catch let e as MediaError where e.function == "avio_open" {
-            throw JobError(file: target, message: "cannot write in \(OutputGuard.folder(of: target)): \(e.message)")
+        do { try out.writeHeader(options: muxOptions) } catch let e as OutputCreateError {
+            throw JobError(file: target, message: "cannot write in \(OutputGuard.folder(of: target)): \(e.cause.message)", cause: e.cause)
         } catch { throw wrap(error, target) }
 
         return streams

@@ -95,7 +95,7 @@ public final class OutputStaging {
                     throw JobError(file: target, message: "appeared while upres was running; not replaced")
                 }
                 guard rename((temp as NSString).appendingPathComponent(f), target) == 0 else {
-                    throw JobError(file: target, message: "cannot move into place: \(String(cString: strerror(errno)))")
+                    throw JobError(file: target, action: "cannot move into place", systemError: errno)
                 }
             }
             rmdir(temp)
@@ -104,7 +104,7 @@ public final class OutputStaging {
                 throw JobError(file: finalPath, message: "appeared while upres was running; not replaced")
             }
             guard rename(writePath, finalPath) == 0 else {
-                throw JobError(file: finalPath, message: "cannot move into place: \(String(cString: strerror(errno)))")
+                throw JobError(file: finalPath, action: "cannot move into place", systemError: errno)
             }
         }
     }
@@ -125,7 +125,7 @@ public final class OutputStaging {
         guard tempFolder == nil else { discard(); return nil }
         let target = OutputStaging.partialPath(for: finalPath)
         guard rename(writePath, target) == 0 else {
-            throw JobError(file: target, message: "cannot move into place: \(String(cString: strerror(errno)))")
+            throw JobError(file: target, action: "cannot move into place", systemError: errno)
         }
         return target
     }

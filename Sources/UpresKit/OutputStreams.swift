@@ -39,7 +39,7 @@ final class OutputStreams {
             do {
                 filters[i] = try BitstreamFilter("aac_adtstoasc", parameters: ost.pointee.codecpar, timeBase: ost.pointee.time_base)
             } catch {
-                throw JobError(file: target, message: "audio stream #\(i): \(error)")
+                throw JobError(file: target, message: "audio stream #\(i): \(error)", cause: error)
             }
         }
     }

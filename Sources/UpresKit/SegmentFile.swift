@@ -96,7 +96,7 @@ final class SegmentFileWriter: PacketSink {
         head.append(params)
         guard FileManager.default.createFile(atPath: path, contents: head),
               let h = FileHandle(forWritingAtPath: path) else {
-            throw JobError(file: path, message: "cannot create a segment file: \(String(cString: strerror(errno)))")
+            throw JobError(file: path, action: "cannot create a segment file", systemError: errno)
         }
         handle = h
         try handle.seekToEnd()
@@ -128,7 +128,7 @@ final class SegmentFileWriter: PacketSink {
             let n = Glibc.write(handle.fileDescriptor, bytes.baseAddress! + done, bytes.count - done)
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else {
-                throw JobError(file: path, message: "cannot write a segment: \(String(cString: strerror(n < 0 ? errno : EIO)))")
+                throw JobError(file: path, action: "cannot write a segment", systemError: n < 0 ? errno : EIO)
             }
             done += n
         }
@@ -140,7 +140,7 @@ final class SegmentFileWriter: PacketSink {
     func finish() throws {
         let synced = fsync(handle.fileDescriptor) == 0 ? 0 : errno
         try? handle.close()
-        if synced != 0 { throw JobError(file: path, message: "cannot finish a segment: \(String(cString: strerror(synced)))") }
+        if synced != 0 { throw JobError(file: path, action: "cannot finish a segment", systemError: synced) }
     }
 }
 
@@ -213,7 +213,7 @@ extension SegmentFileReader {
     /// copied in chunks, flushed to disk.
     static func concatenate(_ parts: [URL], into path: String) throws {
         guard FileManager.default.createFile(atPath: path, contents: nil), let out = FileHandle(forWritingAtPath: path) else {
-            throw JobError(file: path, message: "cannot create a segment file: \(String(cString: strerror(errno)))")
+            throw JobError(file: path, action: "cannot create a segment file", systemError: errno)
         }
         defer { try? out.close() }
         let m = SegmentFileWriter.magic.count

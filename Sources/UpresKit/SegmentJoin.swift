@@ -22,7 +22,7 @@ extension UpscaleJob {
     func join(_ segments: [URL], into path: String, target: String, partial: Bool) throws -> (frames: Int, copied: Int, warnings: [String]) {
         guard !segments.isEmpty else { throw JobError(file: target, message: "internal: no segment to join") }
         let out: OutputFile
-        do { out = try OutputFile(path: path, format: muxer) } catch { throw JobError(file: target, message: "\(error)") }
+        do { out = try OutputFile(path: path, format: muxer) } catch { throw JobError(file: target, message: "\(error)", cause: error) }
         // The video stream's parameters are those the segments' encoders produced (stored in
         // each segment file): the same header a one-pass run writes.
         let first = try SegmentFileReader(path: segments[0].path)
@@ -103,7 +103,7 @@ extension UpscaleJob {
                 }
                 videoEnd = (video.pts + max(0, video.pointer.pointee.duration), videoTB)
                 video.pointer.pointee.pos = -1
-                do { try out.write(video) } catch { throw JobError(file: target, message: "\(error)") }
+                do { try out.write(video) } catch { throw JobError(file: target, message: "\(error)", cause: error) }
                 frames += 1
                 videoPending = false
                 try nextVideo()
@@ -114,7 +114,7 @@ extension UpscaleJob {
                     otherPending = false
                     break
                 }
-                do { try streams.write(other, from: source, via: out.write) } catch { throw JobError(file: target, message: "\(error)") }
+                do { try streams.write(other, from: source, via: out.write) } catch { throw JobError(file: target, message: "\(error)", cause: error) }
                 otherPending = false
                 if !otherDone { nextOther() }
             }
@@ -122,7 +122,7 @@ extension UpscaleJob {
         do {
             try streams.finish(via: out.write)
             try out.finish()
-        } catch { throw JobError(file: target, message: "\(error)") }
+        } catch { throw JobError(file: target, message: "\(error)", cause: error) }
         return (frames, copied, streams.warnings)
     }
 }

@@ -38,7 +38,7 @@ extension UpscaleJob {
     func openWork(_ work: URL, target: String, key: String,
                   plan: () throws -> (boundaries: [Int64], frames: [Int], jumpsBack: Bool)) throws -> (JobLock, JobState) {
         if mkdir(work.path, 0o755) != 0 && errno != EEXIST {
-            throw JobError(file: target, message: "cannot write in \(OutputGuard.folder(of: target)): \(String(cString: strerror(errno)))")
+            throw JobError(file: target, action: "cannot write in \(OutputGuard.folder(of: target))", systemError: errno)
         }
         let lock = try JobLock(work.appendingPathComponent("lock"), output: target)
         let stateURL = work.appendingPathComponent("state.json")

@@ -318,7 +318,7 @@ public final class UpscaleJob {
         if state.adjustedTimestamps > 0 {
             warnings.append("\(state.adjustedTimestamps) frames had missing or out-of-order timestamps and were re-timed")
         }
-        do { try staging.commit() } catch { throw JobError(file: target, message: "\(error)") }
+        do { try staging.commit() } catch { throw JobError(file: target, message: "\(error)", cause: error) }
         committed = true
         var result = JobResult(output: target, framesDecoded: framesDecoded, framesEncoded: framesEncoded,
                                framesExpected: expected?.count, inputSize: (sourceFormat.width, sourceFormat.height),
@@ -345,7 +345,7 @@ public final class UpscaleJob {
 
     func wrap(_ error: Error, _ file: String) -> Error {
         if error is JobError || error is JobInterrupted { return error }
-        return JobError(file: file, message: "\(error)")
+        return JobError(file: file, message: "\(error)", cause: error)
     }
 
     func mediaCall(_ file: String, _ body: () throws -> Void) throws {

@@ -11,11 +11,18 @@ enum WorkFolderPolicy {
     static let transientErrnos: [Int32] = [ENOSPC, EDQUOT, EFBIG, EIO, EROFS, ENOMEM, ENFILE, EMFILE, ESTALE]
 
     static func isTransient(_ error: Error) -> Bool {
-        if let e = error as? MediaError { return transientErrnos.contains { e.code == upres_averror($0) } }
-        if let e = error as? CocoaError, [.fileWriteOutOfSpace, .fileWriteVolumeReadOnly].contains(e.code) { return true }
-        // Errors wrapped on the way up (JobError) keep the system's text.
-        let text = "\(error)"
-        return transientErrnos.contains { text.contains(String(cString: strerror($0))) }
+        switch error {
+        case let e as MediaError: return transientErrnos.contains { e.code == upres_averror($0) }
+        case let e as OutputCreateError: return isTransient(e.cause)
+        case let e as CocoaError:
+            if [.fileWriteOutOfSpace, .fileWriteVolumeReadOnly].contains(e.code) { return true }
+            return (e.underlying as? POSIXError).map { transientErrnos.contains($0.code.rawValue) } ?? false
+        case let e as POSIXError: return transientErrnos.contains(e.code.rawValue)
+        case let e as JobError:   // wrapped on the way up: the system error or the cause it keeps
+            if let code = e.systemError { return transientErrnos.contains(code) }
+            return e.cause.map(isTransient) ?? false
+        default: return false
+        }
     }
 
     /// Whether `work` is removed after `error`.

@@ -49,3 +49,11 @@ public struct MediaInputError: Error, CustomStringConvertible, Sendable {
     public let description: String
     public init(_ description: String) { self.description = description }
 }
+
+/// The output file could not be created (`avio_open`: no such folder, no permission, read-only
+/// file system): the caller names the folder rather than the muxer.
+public struct OutputCreateError: Error, CustomStringConvertible, Sendable {
+    public let path: String
+    public let cause: MediaError
+    public var description: String { cause.description }
+}

@@ -54,7 +54,8 @@ public final class OutputFile {
     /// (MP4 picks its own): read them back afterwards.
     public func writeHeader(options: [(String, String)] = []) throws {
         if upres_format_is_nofile(context) == 0 {
-            try avCheck(avio_open(&context.pointee.pb, path, AVIO_FLAG_WRITE), "avio_open", "creating '\(path)'")
+            let status = avio_open(&context.pointee.pb, path, AVIO_FLAG_WRITE)
+            if status < 0 { throw OutputCreateError(path: path, cause: MediaError(code: status, function: "avio_open", context: "creating '\(path)'")) }
         }
         var dict: OpaquePointer? = nil
         defer { av_dict_free(&dict) }

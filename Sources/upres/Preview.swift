@@ -142,7 +142,7 @@ struct Preview: ParsableCommand {
         for c in candidates {
             var r: PreviewResult
             do { r = try PreviewRunner.run(c, frame: frame, source: format, size: size) } catch {
-                throw JobError(file: c.name, message: "\(error)")
+                throw JobError(file: c.name, message: "\(error)", cause: error)
             }
             if let refFrame, let refFormat {
                 r.quality = try Comparison.measure(r.frame, format: r.format, named: c.name, against: refFrame,

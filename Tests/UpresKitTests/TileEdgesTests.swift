@@ -82,3 +82,31 @@ enum NCNNFixtures {
             .appendingPathComponent("UpresEngineTests/NCNNFixtures/\(name)")
     }
 }
+
+/// One tile geometry for the engine and for training (`training/upres_train/routing.py`, whose
+/// tests read the same file): routing is calibrated on the grid the engine runs.
+@Suite("Tile grid golden cases shared with training")
+struct TileGridGoldenTests {
+    struct Case: Decodable {
+        var width: Int
+        var height: Int
+        var tile: Int
+        var align: Int
+        var core: [Int]
+        var tiles: [[Int]]
+    }
+    struct Golden: Decodable { var cases: [Case] }
+
+    @Test("TileGrid gives the golden cores, starts and owned regions")
+    func golden() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Goldens/tile-grids.json")
+        let golden = try JSONDecoder().decode(Golden.self, from: Data(contentsOf: url))
+        #expect(golden.cases.count >= 10)
+        for c in golden.cases {
+            let grid = TileGrid(width: c.width, height: c.height, tile: c.tile, margin: 7, align: c.align)
+            #expect([grid.coreWidth, grid.coreHeight] == c.core, "\(c.width)x\(c.height) tile \(c.tile)")
+            #expect(grid.tiles.map { [$0.x, $0.y, $0.ownedX, $0.ownedY, $0.ownedWidth, $0.ownedHeight] } == c.tiles,
+                    "\(c.width)x\(c.height) tile \(c.tile) align \(c.align)")
+        }
+    }
+}

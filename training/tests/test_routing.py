@@ -7,7 +7,7 @@ import torch
 
 from upres_train.archs import build_model
 from upres_train.model_io import export_model, load_any_model
-from upres_train.routing import (G_NEVER, assemble, axis_tiles, classify, frame_tiles,
+from upres_train.routing import (G_NEVER, assemble, axis_core, axis_tiles, classify, frame_tiles,
                                  mean_abs_gradient, mirror_pad, oracle_routing, parse_routing,
                                  routing_metadata, search_thresholds, tile_input, tiled_upscale,
                                  write_routing)
@@ -18,8 +18,8 @@ from upres_train.weights_file import load_file
 
 @pytest.mark.parametrize("size,tile,starts", [
     (256, 128, [0, 128]),          # exact multiple: no extra tile
-    (300, 128, [0, 128, 172]),     # edge-aligned last tile overlaps its neighbour
-    (129, 128, [0, 1]),
+    (300, 128, [0, 100, 200]),     # split evenly: 3 cores of 100, not 128 + 128 + 44
+    (129, 128, [0, 64]),           # 2 cores of 65; the edge-aligned last one overlaps by 1
     (128, 128, [0]),
     (77, 128, [0]),                # smaller than a tile: one tile of the whole size
     (1, 128, [0]),
@@ -27,7 +27,7 @@ from upres_train.weights_file import load_file
 def test_axis_starts(size, tile, starts):
     ax = axis_tiles(size, tile)
     assert [a[0] for a in ax] == starts
-    assert all(length == min(tile, size) for _, length, _, _ in ax)
+    assert all(length == axis_core(size, tile) for _, length, _, _ in ax)
     assert all(0 <= s and s + n <= size for s, n, _, _ in ax)
 
 
@@ -38,7 +38,7 @@ def test_ownership_covers_frame_once(w, h, tile):
     owned = np.zeros((h, w), int)
     for t in tiles:
         assert t.x <= t.ox0 < t.ox1 <= t.x + t.w and t.y <= t.oy0 < t.oy1 <= t.y + t.h  # inside the core
-        assert t.w == min(tile, w) and t.h == min(tile, h)
+        assert t.w == axis_core(w, tile) and t.h == axis_core(h, tile)
         owned[t.oy0:t.oy1, t.ox0:t.ox1] += 1
     assert (owned == 1).all()  # coverage and disjoint ownership
     assert sum(t.owned_pixels for t in tiles) == w * h
@@ -50,11 +50,11 @@ def test_tile_input_is_mirrored_core_plus_margin():
     padded = mirror_pad(frame, margin)
     assert np.array_equal(padded, np.pad(frame, 2, mode="reflect"))
     assert padded[0, 2] == frame[2, 0] and padded[2, 1] == frame[0, 1]  # no repeated edge pixel
-    t = frame_tiles(7, 5, 4)[-1]  # bottom-right, edge-aligned: core x 3..6, y 1..4
-    assert (t.x, t.y, t.w, t.h) == (3, 1, 4, 4)
+    t = frame_tiles(7, 5, 4)[-1]  # bottom-right, edge-aligned: core x 3..6, y 2..4 (5 = 3 + 3, overlapping)
+    assert (t.x, t.y, t.w, t.h) == (3, 2, 4, 3)
     x = tile_input(padded, t, margin)
-    assert x.shape == (8, 8)
-    assert np.array_equal(x[margin:-margin, margin:-margin], frame[1:5, 3:7])
+    assert x.shape == (7, 8)
+    assert np.array_equal(x[margin:-margin, margin:-margin], frame[2:5, 3:7])
     assert x[-1, -1] == frame[2, 4]  # frame row 6 -> 2 * 4 - 6, column 8 -> 2 * 6 - 8
 
 
@@ -226,3 +226,16 @@ def test_calibrate_end_to_end(tmp_path, photo_root, capsys):
     assert calibrate.main(argv[:-3] + ["--budget", "1.0", "--no-val", "--quiet"]) == 0
     assert cache.stat().st_mtime_ns == mtime
     assert json.loads(js.read_text())["train"]["routed"]["psnr"] >= rep["train"]["routed"]["psnr"]
+
+
+def test_tile_grid_matches_the_engine_golden():
+    """The engine's TileGrid cases (Tests/UpresKitTests/Goldens/tile-grids.json, also checked
+    by the Swift tests): routing is calibrated on the grid upres runs."""
+    import json
+    from pathlib import Path
+    golden = json.loads((Path(__file__).resolve().parents[2] / "Tests/UpresKitTests/Goldens/tile-grids.json").read_text())
+    assert len(golden["cases"]) >= 10
+    for c in golden["cases"]:
+        tiles = frame_tiles(c["width"], c["height"], c["tile"], c["align"])
+        assert [[t.x, t.y, t.ox0, t.oy0, t.ox1 - t.ox0, t.oy1 - t.oy0] for t in tiles] == c["tiles"], c["width"]
+        assert {(t.w, t.h) for t in tiles} == {tuple(c["core"])}

@@ -3,10 +3,13 @@ statistic, per-tile error/cost tables, the threshold search and the `routing` me
 
 The Swift engine implements the same definitions; keep them exactly:
 
-- Tiling, per axis of an LR frame of `size` pixels with core side `tile`: core starts 0, T, 2T, ...
-  while start + T < size, plus a last start at size - T (edge-aligned: the last tile may overlap
-  its neighbour); one tile of the whole size when size <= T. A tile owns the part of its core
-  not owned by the previous tile on that axis (each LR pixel is owned exactly once).
+- Tiling (`Sources/UpresKit/TileGrid.swift`), per axis of an LR frame of `size` pixels with
+  requested side `tile`: the frame is split evenly, core C = ceil(size / ceil(size / tile))
+  (rounded up to `align`, at most size); core starts 0, C, 2C, ... while start + C < size, plus
+  a last start at (size - C) rounded down to `align` (edge-aligned: the last tile may overlap
+  its neighbour). A tile owns the part of its core not owned by the previous tile on that axis,
+  the last one up to the frame's edge (each LR pixel is owned exactly once). The golden cases
+  in Tests/UpresKitTests/Goldens/tile-grids.json hold both implementations to one geometry.
 - A tile's network input is its core extended by `margin` pixels on every side, pixels outside
   the frame mirrored without repeating the edge pixel (numpy `np.pad(mode="reflect")`); the SR
   output is cropped by margin * scale on each side.
@@ -33,18 +36,31 @@ G_NEVER = 512.0
 
 # ---------------------------------------------------------------- geometry
 
-def axis_tiles(size: int, tile: int) -> list[tuple[int, int, int, int]]:
+def axis_core(size: int, tile: int, align: int = 1) -> int:
+    """The core length the engine uses on an axis: `size` split evenly into ceil(size / tile)
+    tiles, rounded up to `align`, at most `size`."""
+    n = -(-size // tile)
+    even = -(-size // n)
+    return min(size, -(-even // align) * align)
+
+
+def axis_tiles(size: int, tile: int, align: int = 1) -> list[tuple[int, int, int, int]]:
     """Tiles along one axis as (core start, core length, owned start, owned end)."""
-    if size <= 0 or tile <= 0:
-        raise ValueError(f"size {size} and tile {tile} must be positive")
-    if size <= tile:
-        return [(0, size, 0, size)]
-    starts = list(range(0, size - tile, tile))  # start + tile < size
-    starts.append(size - tile)
-    out, prev_end = [], 0
-    for s in starts:
-        out.append((s, tile, max(s, prev_end), s + tile))
-        prev_end = s + tile
+    if size <= 0 or tile <= 0 or align <= 0:
+        raise ValueError(f"size {size}, tile {tile} and align {align} must be positive")
+    core = axis_core(size, tile, align)
+    starts, p = [], 0
+    while p + core < size:
+        starts.append(p)
+        p += core
+    last = (size - core) // align * align
+    if not starts or last > starts[-1]:
+        starts.append(last)
+    out = []
+    for i, s in enumerate(starts):
+        owned0 = 0 if i == 0 else starts[i - 1] + core
+        owned1 = size if i == len(starts) - 1 else s + core
+        out.append((s, core, owned0, owned1))
     return out
 
 
@@ -64,11 +80,11 @@ class Tile:
         return (self.ox1 - self.ox0) * (self.oy1 - self.oy0)
 
 
-def frame_tiles(width: int, height: int, tile: int) -> list[Tile]:
-    """All tiles of a width x height LR frame, row by row."""
+def frame_tiles(width: int, height: int, tile: int, align: int = 1) -> list[Tile]:
+    """All tiles of a width x height LR frame, row by row (the engine's `TileGrid`)."""
     return [Tile(x, y, w, h, ox0, ox1, oy0, oy1)
-            for (y, h, oy0, oy1) in axis_tiles(height, tile)
-            for (x, w, ox0, ox1) in axis_tiles(width, tile)]
+            for (y, h, oy0, oy1) in axis_tiles(height, tile, align)
+            for (x, w, ox0, ox1) in axis_tiles(width, tile, align)]
 
 
 def mirror_pad(frame: np.ndarray, margin: int) -> np.ndarray:
