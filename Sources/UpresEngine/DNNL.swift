@@ -114,12 +114,12 @@ final class DNNLPrimitive {
     let primitive: dnnl_primitive_t
     let implementation: String
 
-    /// Takes ownership of nothing: `pd` is destroyed by the caller after this returns.
-    init(_ pd: dnnl_primitive_desc_t, _ context: String) throws {
+    /// The primitive of `pd` (which its owner keeps or drops: the primitive needs it no more).
+    init(_ pd: DNNLPrimitiveDesc, _ context: String) throws {
         var p: dnnl_primitive_t? = nil
-        try dnnl(dnnl_primitive_create(&p, pd), "creating \(context)")
+        try dnnl(dnnl_primitive_create(&p, pd.handle), "creating \(context)")
         primitive = p!
-        implementation = String(cString: upres_dnnl_impl_name(pd))
+        implementation = pd.implementation
     }
 
     deinit { dnnl_primitive_destroy(primitive) }
@@ -133,13 +133,13 @@ final class DNNLPrimitive {
 
 /// Creates a primitive descriptor from an operation descriptor, returning nil when oneDNN has
 /// no implementation for it (so the caller can fall back), throwing on other errors.
-func makePrimitiveDesc<D>(_ desc: inout D, _ attr: dnnl_primitive_attr_t?, _ ctx: DNNLContext,
-                          _ what: String) throws -> dnnl_primitive_desc_t? {
+func makePrimitiveDesc<D>(_ desc: inout D, _ attr: DNNLAttributes?, _ ctx: DNNLContext,
+                          _ what: String) throws -> DNNLPrimitiveDesc? {
     var pd: dnnl_primitive_desc_t? = nil
-    let status = withUnsafePointer(to: &desc) { dnnl_primitive_desc_create(&pd, UnsafeRawPointer($0), attr, ctx.engine, nil) }
+    let status = withUnsafePointer(to: &desc) { dnnl_primitive_desc_create(&pd, UnsafeRawPointer($0), attr?.handle, ctx.engine, nil) }
     if status == dnnl_unimplemented { return nil }
     try dnnl(status, what)
-    return pd
+    return DNNLPrimitiveDesc(owning: pd!)
 }
 
 func queryMD(_ pd: dnnl_primitive_desc_t, _ what: dnnl_query_t) -> dnnl_memory_desc_t {

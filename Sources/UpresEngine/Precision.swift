@@ -33,8 +33,7 @@ public enum Precision: String, CaseIterable, Sendable {
         var desc = dnnl_convolution_desc_t()
         guard dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct, &s, &w, nil, &d,
                                                  [1, 1], [1, 1], [1, 1]) == dnnl_success,
-              let pd = try? makePrimitiveDesc(&desc, nil, ctx, "int8 probe") else { return false }
-        dnnl_primitive_desc_destroy(pd)
+              (try? makePrimitiveDesc(&desc, nil, ctx, "int8 probe")) != nil else { return false }
         return true
     }()
 
@@ -46,8 +45,7 @@ public enum Precision: String, CaseIterable, Sendable {
         var desc = dnnl_convolution_desc_t()
         guard dnnl_convolution_forward_desc_init(&desc, dnnl_forward_inference, dnnl_convolution_direct, &s, &w, nil, &d,
                                                  [1, 1], [1, 1], [1, 1]) == dnnl_success,
-              let pd = try? makePrimitiveDesc(&desc, nil, ctx, "bf16 probe") else { return false }
-        dnnl_primitive_desc_destroy(pd)
+              (try? makePrimitiveDesc(&desc, nil, ctx, "bf16 probe")) != nil else { return false }
         return true
     }()
 

@@ -170,14 +170,10 @@ public final class Session {
             try addBinary(node.op == .add ? dnnl_binary_add : dnnl_binary_mul, src!, values[node.inputs[1]], dst,
                           kind: node.op == .add ? "add" : "mul", node: i)
         case .concat:
-            var mds = node.inputs.map { values[$0].desc }
-            var dmd = dst.desc
-            var pd: dnnl_primitive_desc_t? = nil
-            try dnnl(dnnl_concat_primitive_desc_create(&pd, &dmd, Int32(mds.count), 1, &mds, nil, ctx.engine), "concat")
-            defer { dnnl_primitive_desc_destroy(pd) }
+            let pd = try DNNLPrimitiveDesc.concat(node.inputs.map { values[$0].desc }, into: dst.desc, ctx)
             var args = node.inputs.enumerated().map { arg(Int32(DNNL_ARG_MULTIPLE_SRC) + Int32($0.offset), values[$0.element]) }
             args.append(arg(DNNL_ARG_DST, dst))
-            steps.append(Step(kind: "concat", node: i, primitive: try DNNLPrimitive(pd!, "concat"), args: args))
+            steps.append(Step(kind: "concat", node: i, primitive: try DNNLPrimitive(pd, "concat"), args: args))
         case .pixelShuffle(let r):
             let s = shapes[node.inputs[0]], o = shapes[i]
             let c = o.c
@@ -228,12 +224,11 @@ public final class Session {
         return m
     }
 
-    func addSimple<D>(_ desc: inout D, kind: String, node: Int, attr: dnnl_primitive_attr_t? = nil,
+    func addSimple<D>(_ desc: inout D, kind: String, node: Int, attr: DNNLAttributes? = nil,
                               args: [(Int32, DNNLMemory)]) throws {
         guard let pd = try makePrimitiveDesc(&desc, attr, ctx, kind) else {
             throw DNNLError(status: dnnl_unimplemented.rawValue, context: kind)
         }
-        defer { dnnl_primitive_desc_destroy(pd) }
         steps.append(Step(kind: kind, node: node, primitive: try DNNLPrimitive(pd, kind), args: args.map { arg($0.0, $0.1) }))
     }
 
@@ -243,11 +238,7 @@ public final class Session {
     }
 
     private func reorderPrimitive(_ a: dnnl_memory_desc_t, _ b: dnnl_memory_desc_t) throws -> DNNLPrimitive {
-        var s = a, d = b
-        var pd: dnnl_primitive_desc_t? = nil
-        try dnnl(dnnl_reorder_primitive_desc_create(&pd, &s, ctx.engine, &d, ctx.engine, nil), "reorder")
-        defer { dnnl_primitive_desc_destroy(pd) }
-        return try DNNLPrimitive(pd!, "reorder")
+        try DNNLPrimitive(try DNNLPrimitiveDesc.reorder(a, b, ctx), "reorder")
     }
 
     func addBinary(_ alg: dnnl_alg_kind_t, _ a: DNNLMemory, _ b: DNNLMemory, _ dst: DNNLMemory,
@@ -321,15 +312,12 @@ public final class Session {
 
         // Post-ops; if oneDNN cannot fuse them, run them as separate primitives.
         var fusedPostOps = c.postOps
-        var pd: dnnl_primitive_desc_t? = nil
+        var pd: DNNLPrimitiveDesc? = nil
         var postArgs: [dnnl_exec_arg_t] = []
         while true {
-            var attr: dnnl_primitive_attr_t? = nil
-            try dnnl(dnnl_primitive_attr_create(&attr), "attr")
-            defer { dnnl_primitive_attr_destroy(attr) }
-            var po: dnnl_post_ops_t? = nil
-            try dnnl(dnnl_post_ops_create(&po), "post ops")
-            defer { dnnl_post_ops_destroy(po) }
+            let attr = try DNNLAttributes()
+            let ops = try DNNLPostOps()
+            let po = ops.handle
             postArgs = []
             for (idx, p) in fusedPostOps.enumerated() {
                 switch p {
@@ -349,25 +337,22 @@ public final class Session {
                     postArgs.append(arg(Int32(upres_dnnl_arg_post_op(Int32(idx), DNNL_ARG_SRC_1)), values[j]))
                 }
             }
-            try dnnl(dnnl_primitive_attr_set_post_ops(attr, po), "set post ops")
+            try attr.set(ops)
             if let made = try makePrimitiveDesc(&d, attr, ctx, "convolution") {
                 // oneDNN falls back to its reference kernel for fusions its fast kernels lack
                 // (PReLU post-ops in 2.6): a separate PReLU pass is far cheaper than that.
-                let impl = String(cString: upres_dnnl_impl_name(made))
-                if !impl.hasPrefix("ref") || fusedPostOps.isEmpty { pd = made; break }
-                dnnl_primitive_desc_destroy(made)
+                if !made.isReference || fusedPostOps.isEmpty { pd = made; break }
             }
             guard !fusedPostOps.isEmpty else {
                 throw DNNLError(status: dnnl_unimplemented.rawValue, context: "convolution \(wdims)")
             }
             fusedPostOps.removeLast()
         }
-        defer { dnnl_primitive_desc_destroy(pd) }
         let kind = g > 1 && g == c.outChannels ? "depthwise conv" : (k == 1 ? "conv 1x1" : "conv \(k)x\(k)")
         multiplyAddsByKind[kind, default: 0] += o.n * o.c * o.h * o.w * (c.inChannels / g) * k * k
 
         // Weights: reorder once from plain f32 to the layout and type the kernel wants.
-        let chosen = queryMD(pd!, dnnl_query_weights_md)
+        let chosen = pd!.memoryDesc(dnnl_query_weights_md)
         let plain = try MemoryDesc.make(wdims, dnnl_f32, g == 1 ? dnnl_oihw : dnnl_goihw)
         let plainBuffer = AlignedBuffer(size: c.weights.data.count * 4)
         c.weights.data.withUnsafeBufferPointer { plainBuffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count * 4) }

@@ -80,36 +80,27 @@ extension Session {
                                                          hasBias ? b : nil, &dmd, strides, dilates, pads, pads)
         }
         try dnnl(status, "deconvolution \(wdims)")
-        var attr: dnnl_primitive_attr_t? = nil
-        try dnnl(dnnl_primitive_attr_create(&attr), "attr")
-        defer { dnnl_primitive_attr_destroy(attr) }
+        let attr = try DNNLAttributes()
         var fused = false
         if let a = c.activation, let (alg, alpha, beta) = Session.eltwise(a) {
-            var po: dnnl_post_ops_t? = nil
-            try dnnl(dnnl_post_ops_create(&po), "post ops")
-            defer { dnnl_post_ops_destroy(po) }
-            try dnnl(dnnl_post_ops_append_eltwise(po, 1, alg, alpha, beta), "eltwise post-op")
-            try dnnl(dnnl_primitive_attr_set_post_ops(attr, po), "set post ops")
+            let po = try DNNLPostOps()
+            try dnnl(dnnl_post_ops_append_eltwise(po.handle, 1, alg, alpha, beta), "eltwise post-op")
+            try attr.set(po)
             fused = true
         }
         guard let pd = try makePrimitiveDesc(&d, attr, ctx, "deconvolution") else {
             throw DNNLError(status: dnnl_unimplemented.rawValue, context: "deconvolution \(wdims)")
         }
-        defer { dnnl_primitive_desc_destroy(pd) }
         multiplyAddsByKind["deconv", default: 0] += Graph.multiplyAdds(c, input: s)
 
-        let chosen = queryMD(pd, dnnl_query_weights_md)
+        let chosen = pd.memoryDesc(dnnl_query_weights_md)
         let plain = try MemoryDesc.make(wdims, dnnl_f32, g == 1 ? dnnl_oihw : dnnl_goihw)
         let plainBuffer = AlignedBuffer(size: c.weights.data.count * 4)
         c.weights.data.withUnsafeBufferPointer { plainBuffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count * 4) }
         let plainMem = try DNNLMemory(plain, ctx, handle: plainBuffer.pointer)
         let wBuffer = AlignedBuffer(size: MemoryDesc.size(chosen))
         let wMem = try DNNLMemory(chosen, ctx, handle: wBuffer.pointer)
-        var rpd: dnnl_primitive_desc_t? = nil
-        var pmd = plain, cmd = chosen
-        try dnnl(dnnl_reorder_primitive_desc_create(&rpd, &pmd, ctx.engine, &cmd, ctx.engine, nil), "reorder")
-        defer { dnnl_primitive_desc_destroy(rpd) }
-        try DNNLPrimitive(rpd!, "reorder").execute(ctx, [arg(DNNL_ARG_FROM, plainMem), arg(DNNL_ARG_TO, wMem)])
+        try DNNLPrimitive(try DNNLPrimitiveDesc.reorder(plain, chosen, ctx), "reorder").execute(ctx, [arg(DNNL_ARG_FROM, plainMem), arg(DNNL_ARG_TO, wMem)])
         dnnl_stream_wait(ctx.stream)
         keep.append(wBuffer); keep.append(wMem)
         var args = [arg(DNNL_ARG_SRC, src), arg(DNNL_ARG_WEIGHTS, wMem), arg(DNNL_ARG_DST, dst)]

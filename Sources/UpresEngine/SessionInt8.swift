@@ -72,18 +72,12 @@ extension Session {
 
     private func scaledReorder(_ a: dnnl_memory_desc_t, _ b: dnnl_memory_desc_t, scales: [Float], mask: Int32,
                                dstZeroPoint: Int32 = 0) throws -> DNNLPrimitive {
-        var attr: dnnl_primitive_attr_t? = nil
-        try dnnl(dnnl_primitive_attr_create(&attr), "attr")
-        defer { dnnl_primitive_attr_destroy(attr) }
-        try dnnl(dnnl_primitive_attr_set_output_scales(attr, Int64(scales.count), mask, scales), "reorder scales")
+        let attr = try DNNLAttributes()
+        try dnnl(dnnl_primitive_attr_set_output_scales(attr.handle, Int64(scales.count), mask, scales), "reorder scales")
         if dstZeroPoint != 0 {
-            try dnnl(dnnl_primitive_attr_set_zero_points(attr, DNNL_ARG_DST, 1, 0, [dstZeroPoint]), "reorder zero point")
+            try dnnl(dnnl_primitive_attr_set_zero_points(attr.handle, DNNL_ARG_DST, 1, 0, [dstZeroPoint]), "reorder zero point")
         }
-        var s = a, d = b
-        var pd: dnnl_primitive_desc_t? = nil
-        try dnnl(dnnl_reorder_primitive_desc_create(&pd, &s, ctx.engine, &d, ctx.engine, attr), "scaled reorder")
-        defer { dnnl_primitive_desc_destroy(pd) }
-        return try DNNLPrimitive(pd!, "reorder")
+        return try DNNLPrimitive(try DNNLPrimitiveDesc.reorder(a, b, ctx, attr), "reorder")
     }
 
     /// Activations with f(a x) = a f(x) for a > 0: the output step can be folded into the
@@ -132,13 +126,12 @@ extension Session {
         // cannot fuse, such as PReLU in 2.6, run as passes of their own: the reference kernel
         // they would otherwise fall back to is a hundred times slower).
         var fusedPostOps = c.postOps
-        var chosenPD: dnnl_primitive_desc_t? = nil
+        var chosenPD: DNNLPrimitiveDesc? = nil
         var postArgs: [dnnl_exec_arg_t] = []
         var zeroPointArgs: [dnnl_exec_arg_t] = []
         while true {
-            var attr: dnnl_primitive_attr_t? = nil
-            try dnnl(dnnl_primitive_attr_create(&attr), "attr")
-            defer { dnnl_primitive_attr_destroy(attr) }
+            let attributes = try DNNLAttributes()
+            let attr = attributes.handle
             try dnnl(dnnl_primitive_attr_set_output_scales(attr, Int64(outputScales.count), 1 << 1, outputScales), "int8 output scales")
             // Zero points are passed at run time (the form oneDNN's fast int8 kernels take).
             zeroPointArgs = []
@@ -146,9 +139,8 @@ extension Session {
                 try dnnl(dnnl_primitive_attr_set_zero_points(attr, which, 1, 0, [DNNL_RUNTIME_S32_VAL_REP]), "zero points")
                 zeroPointArgs.append(arg(DNNL_ARG_ATTR_ZERO_POINTS | which, try int32Constant(zp)))
             }
-            var po: dnnl_post_ops_t? = nil
-            try dnnl(dnnl_post_ops_create(&po), "post ops")
-            defer { dnnl_post_ops_destroy(po) }
+            let ops = try DNNLPostOps()
+            let po = ops.handle
             postArgs = []
             var index: Int32 = 0
             for p in fusedPostOps {
@@ -169,11 +161,9 @@ extension Session {
                 index += 1
             }
             if int8Out && !fold { try dnnl(dnnl_post_ops_append_eltwise(po, 1, dnnl_eltwise_linear, 1 / dstStep, 0), "output step") }
-            try dnnl(dnnl_primitive_attr_set_post_ops(attr, po), "set post ops")
-            if let made = try makePrimitiveDesc(&d, attr, ctx, "int8 convolution") {
-                let impl = String(cString: upres_dnnl_impl_name(made))
-                if !impl.hasPrefix("ref") || fusedPostOps.isEmpty || int8Out { chosenPD = made; break }
-                dnnl_primitive_desc_destroy(made)
+            try attributes.set(ops)
+            if let made = try makePrimitiveDesc(&d, attributes, ctx, "int8 convolution") {
+                if !made.isReference || fusedPostOps.isEmpty || int8Out { chosenPD = made; break }
             }
             guard !fusedPostOps.isEmpty, !int8Out else {
                 throw DNNLError(status: dnnl_unimplemented.rawValue, context: "int8 convolution \(wdims) with its post-ops")
@@ -181,12 +171,11 @@ extension Session {
             fusedPostOps.removeLast()
         }
         let pd = chosenPD!
-        defer { dnnl_primitive_desc_destroy(pd) }
         let kind = g > 1 && g == c.outChannels ? "depthwise conv" : (k == 1 ? "conv 1x1" : "conv \(k)x\(k)")
         multiplyAddsByKind[kind, default: 0] += o.n * o.c * o.h * o.w * (c.inChannels / g) * k * k
 
         // Weights: quantised once, by a reorder with per-channel scales into the kernel's layout.
-        let chosen = queryMD(pd, dnnl_query_weights_md)
+        let chosen = pd.memoryDesc(dnnl_query_weights_md)
         let plain = try MemoryDesc.make(wdims, dnnl_f32, g == 1 ? dnnl_oihw : dnnl_goihw)
         let plainBuffer = AlignedBuffer(size: c.weights.data.count * 4)
         c.weights.data.withUnsafeBufferPointer { plainBuffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count * 4) }
