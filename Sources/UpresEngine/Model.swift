@@ -38,6 +38,8 @@ public final class Model: Sendable {
     public let graph: Graph
     /// With activations, residual adds and multiplies folded into convolutions.
     public let fusedGraph: Graph
+    /// Weights packed for the kernels, shared by all sessions of this model.
+    let packedWeights = PackedWeights()
 
     /// A model around a hand-built graph (tests and benchmarks of single operations).
     init(testGraph: Graph) {

@@ -351,17 +351,10 @@ public final class Session {
         let kind = g > 1 && g == c.outChannels ? "depthwise conv" : (k == 1 ? "conv 1x1" : "conv \(k)x\(k)")
         multiplyAddsByKind[kind, default: 0] += o.n * o.c * o.h * o.w * (c.inChannels / g) * k * k
 
-        // Weights: reorder once from plain f32 to the layout and type the kernel wants.
-        let chosen = pd!.memoryDesc(dnnl_query_weights_md)
-        let plain = try MemoryDesc.make(wdims, dnnl_f32, g == 1 ? dnnl_oihw : dnnl_goihw)
-        let plainBuffer = AlignedBuffer(size: c.weights.data.count * 4)
-        c.weights.data.withUnsafeBufferPointer { plainBuffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count * 4) }
-        let plainMem = try DNNLMemory(plain, ctx, handle: plainBuffer.pointer)
-        let wBuffer = AlignedBuffer(size: MemoryDesc.size(chosen))
-        let wMem = try DNNLMemory(chosen, ctx, handle: wBuffer.pointer)
-        try reorderPrimitive(plain, chosen).execute(ctx, [arg(DNNL_ARG_FROM, plainMem), arg(DNNL_ARG_TO, wMem)])
-        dnnl_stream_wait(ctx.stream)
-        keep.append(wBuffer); keep.append(wMem)
+        // Weights: reordered once per model from plain f32 to the layout and type the kernel wants.
+        let wMem = try packedWeights(node: node, c.weights.data, dims: wdims, into: pd!.memoryDesc(dnnl_query_weights_md)) {
+            try reorderPrimitive($0, $1)
+        }
         var args = [arg(DNNL_ARG_SRC, src), arg(DNNL_ARG_WEIGHTS, wMem), arg(DNNL_ARG_DST, dst)]
         if let bias = c.bias { args.append(arg(DNNL_ARG_BIAS, try constantVector(bias))) }
         args += postArgs

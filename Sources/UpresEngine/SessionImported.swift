@@ -93,16 +93,9 @@ extension Session {
         }
         multiplyAddsByKind["deconv", default: 0] += Graph.multiplyAdds(c, input: s)
 
-        let chosen = pd.memoryDesc(dnnl_query_weights_md)
-        let plain = try MemoryDesc.make(wdims, dnnl_f32, g == 1 ? dnnl_oihw : dnnl_goihw)
-        let plainBuffer = AlignedBuffer(size: c.weights.data.count * 4)
-        c.weights.data.withUnsafeBufferPointer { plainBuffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count * 4) }
-        let plainMem = try DNNLMemory(plain, ctx, handle: plainBuffer.pointer)
-        let wBuffer = AlignedBuffer(size: MemoryDesc.size(chosen))
-        let wMem = try DNNLMemory(chosen, ctx, handle: wBuffer.pointer)
-        try DNNLPrimitive(try DNNLPrimitiveDesc.reorder(plain, chosen, ctx), "reorder").execute(ctx, [arg(DNNL_ARG_FROM, plainMem), arg(DNNL_ARG_TO, wMem)])
-        dnnl_stream_wait(ctx.stream)
-        keep.append(wBuffer); keep.append(wMem)
+        let wMem = try packedWeights(node: node, c.weights.data, dims: wdims, into: pd.memoryDesc(dnnl_query_weights_md)) {
+            try DNNLPrimitive(try DNNLPrimitiveDesc.reorder($0, $1, ctx), "reorder")
+        }
         var args = [arg(DNNL_ARG_SRC, src), arg(DNNL_ARG_WEIGHTS, wMem), arg(DNNL_ARG_DST, dst)]
         if let bias = c.bias { args.append(arg(DNNL_ARG_BIAS, try constantVector(bias))) }
         steps.append(Step(kind: "deconv", node: node, primitive: try DNNLPrimitive(pd, "deconv"), args: args))

@@ -174,18 +174,11 @@ extension Session {
         let kind = g > 1 && g == c.outChannels ? "depthwise conv" : (k == 1 ? "conv 1x1" : "conv \(k)x\(k)")
         multiplyAddsByKind[kind, default: 0] += o.n * o.c * o.h * o.w * (c.inChannels / g) * k * k
 
-        // Weights: quantised once, by a reorder with per-channel scales into the kernel's layout.
-        let chosen = pd.memoryDesc(dnnl_query_weights_md)
-        let plain = try MemoryDesc.make(wdims, dnnl_f32, g == 1 ? dnnl_oihw : dnnl_goihw)
-        let plainBuffer = AlignedBuffer(size: c.weights.data.count * 4)
-        c.weights.data.withUnsafeBufferPointer { plainBuffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count * 4) }
-        let plainMem = try DNNLMemory(plain, ctx, handle: plainBuffer.pointer)
-        let wBuffer = AlignedBuffer(size: MemoryDesc.size(chosen))
-        let wMem = try DNNLMemory(chosen, ctx, handle: wBuffer.pointer)
-        try scaledReorder(plain, chosen, scales: weightScales, mask: g == 1 ? 1 : 3)
-            .execute(ctx, [arg(DNNL_ARG_FROM, plainMem), arg(DNNL_ARG_TO, wMem)])
-        dnnl_stream_wait(ctx.stream)
-        keep.append(wBuffer); keep.append(wMem)
+        // Weights: quantised once per model, by a reorder with per-channel scales into the kernel's layout.
+        let wMem = try packedWeights(node: node, c.weights.data, dims: wdims, into: pd.memoryDesc(dnnl_query_weights_md),
+                                     scales: weightScales) {
+            try scaledReorder($0, $1, scales: weightScales, mask: g == 1 ? 1 : 3)
+        }
         // The bias is added to the s32 accumulator before the output scales: in its units.
         let bias = (c.bias ?? Array(repeating: 0, count: c.outChannels)).enumerated().map { $0.element / trueScale[$0.offset] }
         var args = [arg(DNNL_ARG_SRC, src), arg(DNNL_ARG_WEIGHTS, wMem), arg(DNNL_ARG_DST, dst),
