@@ -9,7 +9,8 @@ import UpresMedia
 /// `workers` threads run the tiles of several frames at once, and frames leave in order.
 /// Adjacent tiles of one branch run as one window (`TileWindow`), sharing their margins, unless
 /// `--tile` fixed the window size. Chroma is scaled classically (Lanczos, at its siting) on the
-/// submitting thread while the workers run luma tiles.
+/// submitting thread while the workers run luma tiles; RGB networks make chroma too, and when
+/// no tile can be flat nothing is scaled classically at all.
 ///
 /// Output is bit-identical for any worker count: a tile's result depends only on its input
 /// window and class, and owned regions never overlap.
@@ -33,6 +34,10 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
     private let classical: FrameScaler           // source -> output: chroma and a Lanczos luma
     private let toNetworkSize: FrameScaler?      // source -> network size (luma base), when output differs
     private let resize: FrameScaler?             // network size -> output size
+    /// RGB networks with no flat tiles and no alpha write every sample: no Lanczos under them.
+    private let networkWritesAll: Bool
+    /// Full-frame Lanczos passes made so far (tests).
+    private(set) var classicalPasses = 0
     private var references: [[UInt8]]            // per tile: the input window its cached output came from
     private var referenceValid: [Bool]
     private var previousJob: FrameJob?
@@ -100,6 +105,8 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         classical = try FrameScaler(from: input, to: output, filter: .lanczos, threads: 1)
         toNetworkSize = sameSize ? nil : try FrameScaler(from: input, to: networkFormat, filter: .lanczos, threads: 1)
         resize = sameSize ? nil : try FrameScaler(from: networkFormat, to: output, filter: .lanczos, threads: 1)
+        networkWritesAll = rgb && av_pix_fmt_count_planes(output.pixelFormat) == 3 && settings.branch != .flat
+            && (!settings.classes || (family.classifier == nil && family.thresholds == nil))
         references = Array(repeating: [], count: grid.tiles.count)
         referenceValid = Array(repeating: false, count: grid.tiles.count)
         workerBusy = Array(repeating: 0, count: settings.workers)
@@ -145,21 +152,13 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
     }
 
     deinit {
-        lock.lock()
-        finished = true
-        aborted = true
-        lock.broadcast()
-        lock.unlock()
+        lock.withLock { finished = true; aborted = true; lock.broadcast() }
         workersDone.wait()
     }
 
     // MARK: - Submitting thread
 
-    public var isFull: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return inFlight.count >= settings.framesInFlight
-    }
+    public var isFull: Bool { lock.withLock { inFlight.count >= settings.framesInFlight } }
 
     /// Waits while `framesInFlight` frames are in flight (the encode thread takes them); returns
     /// without submitting after `abort`.
@@ -174,13 +173,13 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         let source = try frame.reference()
         let out = try Frame(width: output.width, height: output.height, format: output.pixelFormat)
         let budget = CoreBudget.shared
-        try budget.run { try classical.scale(source, into: out) }
+        if !networkWritesAll { try budget.run { try classical.scale(source, into: out) }; classicalPasses += 1 }
         try out.copyProperties(from: source)
         out.pointer.pointee.sample_aspect_ratio = output.sampleAspectRatio
         var base = out
         if let toNetworkSize {
             base = try Frame(width: networkFormat.width, height: networkFormat.height, format: output.pixelFormat)
-            try budget.run { try toNetworkSize.scale(source, into: base) }
+            if !networkWritesAll { try budget.run { try toNetworkSize.scale(source, into: base) }; classicalPasses += 1 }
         }
         let scaled = scaling.seconds
         let classifying = StageTimer()
@@ -288,12 +287,7 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         return job.output
     }
 
-    public func finish() {
-        lock.lock()
-        finished = true
-        lock.broadcast()
-        lock.unlock()
-    }
+    public func finish() { lock.withLock { finished = true; lock.broadcast() } }
 
     public func abort() {
         lock.lock()

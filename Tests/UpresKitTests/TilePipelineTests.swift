@@ -63,7 +63,9 @@ enum Pictures {
     }
 
     /// Runs frames through a pipeline (submitting and taking on two threads, as a job does).
-    static func run(_ family: ModelFamily, _ settings: TileSettings, _ frames: [Frame]) throws -> ([Frame], PipelineStats) {
+    /// - Parameter passes: told the number of full-frame Lanczos passes the pipeline made.
+    static func run(_ family: ModelFamily, _ settings: TileSettings, _ frames: [Frame],
+                    passes: ((Int) -> Void)? = nil) throws -> ([Frame], PipelineStats) {
         let input = format(frames[0])
         let output = input.resized(width: input.width * Int32(family.scale), height: input.height * Int32(family.scale))
         let pipeline = try TilePipeline(family: family, settings: settings, input: input, output: output)
@@ -82,6 +84,7 @@ enum Pictures {
         if let failure { throw failure }
         var stats = PipelineStats()
         pipeline.fill(&stats)
+        passes?(pipeline.classicalPasses)
         return (results, stats)
     }
 
@@ -307,6 +310,24 @@ struct RGBPipelineTests {
             }
             #expect(worst <= 1, "plane \(plane): max difference \(worst)")
         }
+    }
+
+    @Test("an RGB network with no flat tiles gets no Lanczos pass under it; a luma network one per frame")
+    func noClassicalPassUnderRGB() throws {
+        let goldens = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("UpresEngineTests/Goldens")
+        let rgbFamily = try ModelFamily(hard: try Model(contentsOf: goldens.appendingPathComponent("plain-x4-rgb-relu.safetensors"))) { _ in nil }
+        let frames = [try Pictures.frame(width: 64, height: 36), try Pictures.frame(width: 64, height: 36)]
+        let settings = TileSettings(tile: 16, workers: 2, precision: .fp32, reuseThreshold: nil)
+        var rgbPasses = -1
+        let (out, _) = try Pictures.run(rgbFamily, settings, frames) { rgbPasses = $0 }
+        #expect(rgbPasses == 0)
+        #expect(out.count == 2)
+        let luma = try Model(contentsOf: goldens.appendingPathComponent("plain-x2-prelu.safetensors"))
+        #expect(luma.info.inChannels == 1)
+        var lumaPasses = -1
+        _ = try Pictures.run(try ModelFamily(hard: luma) { _ in nil }, settings, frames) { lumaPasses = $0 }
+        #expect(lumaPasses == 2, "a luma network's chroma comes from Lanczos")
     }
 }
 
