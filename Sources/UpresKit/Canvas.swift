@@ -1,5 +1,4 @@
 import Foundation
-import CFFmpeg
 import UpresMedia
 
 /// An RGB colour, written 0xRRGGBB.
@@ -30,7 +29,7 @@ public final class Canvas {
     public init(width: Int, height: Int, background: RGB) throws {
         self.width = width
         self.height = height
-        frame = try Frame(width: Int32(width), height: Int32(height), format: AV_PIX_FMT_RGB24)
+        frame = try Frame(width: Int32(width), height: Int32(height), format: PixelFormat.rgb24)
         fill(x: 0, y: 0, w: width, h: height, background)
     }
 
@@ -98,7 +97,7 @@ public final class Canvas {
     /// source pixel drawn as a `zoom` x `zoom` block.
     public func draw(_ picture: Frame, sx: Int = 0, sy: Int = 0, sw: Int? = nil, sh: Int? = nil,
                      dx: Int, dy: Int, zoom: Int = 1) {
-        precondition(picture.format == AV_PIX_FMT_RGB24 && zoom >= 1)
+        precondition(picture.format == PixelFormat.rgb24 && zoom >= 1)
         let w = min(sw ?? Int(picture.width), Int(picture.width) - sx), h = min(sh ?? Int(picture.height), Int(picture.height) - sy)
         guard w > 0, h > 0 else { return }
         let src = picture.data(plane: 0)!, srcStride = picture.lineSize(plane: 0)

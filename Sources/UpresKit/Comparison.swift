@@ -1,5 +1,4 @@
 import Foundation
-import CFFmpeg
 import UpresMedia
 
 /// What `Comparison.run` measured for one distorted input.
@@ -70,13 +69,13 @@ public enum Comparison {
         var lastReferenceTime = 0.0
         while let df = nextD {
             let dt = d.seconds(df)
-            if let rf = nextR, r.seconds(rf) - Double(half) * av_q2d(r.timeBase) <= dt {
+            if let rf = nextR, r.seconds(rf) - Double(half) * r.timeBase.doubleValue <= dt {
                 lastReferenceTime = r.seconds(rf)
                 let m = refToMeasured.matches(rf) ? rf : try convert(rf, refToMeasured, reference)
                 m.pts = rf.pts - r.start - half
                 do { try meter.pushReference(m) } catch { throw JobError(file: reference, message: "\(error)", cause: error) }
                 nextR = try decode(r)
-                if nextR == nil { referenceEnd = lastReferenceTime + Double(r.nominalDuration - half) * av_q2d(r.timeBase) }
+                if nextR == nil { referenceEnd = lastReferenceTime + Double(r.nominalDuration - half) * r.timeBase.doubleValue }
             } else {
                 if let end = referenceEnd, dt >= end {
                     unpaired += 1
@@ -125,7 +124,7 @@ public enum Comparison {
         refStream.height = reference.height
         let measured = FrameConverter.measuredFormat(reference: refStream)
         try checkSize(name, frame.width, frame.height, referenceName, refStream, scaleToReference)
-        let one = AVRational(num: 1, den: 1)
+        let one = Rational(num: 1, den: 1)
         let meter = try QualityMeter(format: measured, distortedTimeBase: one, referenceTimeBase: one, threads: 1)
         let r = try convert(reference, FrameConverter(stream: refStream, target: measured), referenceName)
         let d = try convert(frame, FrameConverter(stream: format, target: measured), name)

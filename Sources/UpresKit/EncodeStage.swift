@@ -1,5 +1,4 @@
 import Foundation
-import CFFmpeg
 import UpresMedia
 
 /// The last stage of a job, on its own thread: takes upscaled frames in order from the
@@ -11,8 +10,8 @@ final class EncodeStage: @unchecked Sendable {
     private let out: PacketSink
     private let muxLock = NSLock()
     private let videoOut: Int32
-    private let videoOutTimeBase: AVRational
-    private let decoderTimeBase: AVRational
+    private let videoOutTimeBase: Rational
+    private let decoderTimeBase: Rational
     private let upscaledFormat: VideoFormat
     private let encodeFormat: VideoFormat
     private let sourceColour: ColourDescription
@@ -51,7 +50,7 @@ final class EncodeStage: @unchecked Sendable {
     }
     private var storedDecodeSeconds = 0.0
 
-    init(encoder: VideoEncoder, out: PacketSink, videoOut: Int, videoOutTimeBase: AVRational, decoderTimeBase: AVRational,
+    init(encoder: VideoEncoder, out: PacketSink, videoOut: Int, videoOutTimeBase: Rational, decoderTimeBase: Rational,
          upscaledFormat: VideoFormat, encodeFormat: VideoFormat, sourceColour: ColourDescription,
          stats: PipelineStats, started: Date, framesBefore: Int = 0, framesAtStart: Int = 0,
          preview: FramePreview? = nil, progress: @escaping (PipelineStats) -> Void) {
@@ -150,10 +149,10 @@ final class EncodeStage: @unchecked Sendable {
         big.pointer.pointee.sample_aspect_ratio = encodeFormat.sampleAspectRatio
         big.pointer.pointee.color_range = encodeFormat.colour.range
         big.pointer.pointee.colorspace = encodeFormat.colour.matrix
-        big.pointer.pointee.pict_type = AV_PICTURE_TYPE_NONE
+        big.letEncoderChoosePictureType()
         durations[big.pts] = big.duration
         lastFramePts = big.pts
-        lastFrameEnd = Double(big.pts + big.duration) * av_q2d(decoderTimeBase)
+        lastFrameEnd = Double(big.pts + big.duration) * decoderTimeBase.doubleValue
         try CoreBudget.shared.run {
             try encoder.send(big)
             try drain()
@@ -166,7 +165,7 @@ final class EncodeStage: @unchecked Sendable {
         pipeline.fill(&stats)
         stats.stageSeconds.decode = decodeSeconds
         stats.stageSeconds.encode = encodeSeconds
-        meter.update(&stats, now: Date(), position: Double(big.pts) * av_q2d(decoderTimeBase))
+        meter.update(&stats, now: Date(), position: Double(big.pts) * decoderTimeBase.doubleValue)
         progress(stats)
     }
 }

@@ -1,4 +1,3 @@
-import CFFmpeg
 import Foundation
 import Synchronization
 import UpresMedia
@@ -72,11 +71,11 @@ final class PreviewRenderer {
         from.colour = ColourDescription(frame: frame.pointer).filling(from: format.colour)
         do {
             if scaler == nil || scalerFor.map({ $0.0 != from || $0.1 != size.width || $0.2 != size.height }) ?? true {
-                let to = VideoFormat(width: Int32(size.width), height: Int32(size.height), pixelFormat: AV_PIX_FMT_RGB24)
+                let to = VideoFormat(width: Int32(size.width), height: Int32(size.height), pixelFormat: PixelFormat.rgb24)
                 scaler = try FrameScaler(from: from, to: to, filter: .bilinear, threads: 1)
                 scalerFor = (from, size.width, size.height)
             }
-            let small = try Frame(width: Int32(size.width), height: Int32(size.height), format: AV_PIX_FMT_RGB24)
+            let small = try Frame(width: Int32(size.width), height: Int32(size.height), format: PixelFormat.rgb24)
             try scaler!.scale(frame, into: small)
             var rgb = [UInt8](repeating: 0, count: size.width * size.height * 3)
             let base = small.data(plane: 0)!, stride = small.lineSize(plane: 0)

@@ -1,4 +1,3 @@
-import CFFmpeg
 import UpresMedia
 
 /// Keeps source timestamps: best-effort pts from the decoder, a synthesised one only when
@@ -8,11 +7,11 @@ struct FrameTimeline {
     private var lastPts: Int64? = nil
     private var lastDuration: Int64 = 0
 
-    mutating func assignTimestamp(to frame: Frame, timeBase: AVRational, frameRate: AVRational) {
+    mutating func assignTimestamp(to frame: Frame, timeBase: Rational, frameRate: Rational) {
         var pts = frame.bestEffortTimestamp
         if pts == noTimestamp { pts = frame.pts }
         let nominal: Int64 = frameRate.num > 0
-            ? max(1, av_rescale_q(1, av_inv_q(frameRate), timeBase)) : 1
+            ? max(1, frameRate.inverse.rescale(1, to: timeBase)) : 1
         if pts == noTimestamp {
             pts = lastPts.map { $0 + max(lastDuration, nominal) } ?? 0
             adjustedTimestamps += 1

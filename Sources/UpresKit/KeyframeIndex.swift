@@ -1,5 +1,4 @@
 import Foundation
-import CFFmpeg
 import UpresMedia
 
 /// The video stream's keyframes and packet times, read without decoding (a quick scan).
@@ -41,9 +40,9 @@ struct KeyframeIndex {
     /// Segment boundaries at keyframes, every `seconds` of source at least (deterministic from
     /// the input). Segment i covers [b[i-1], b[i]); the first starts at the file's start, the
     /// last runs to its end. `from`, `to`: boundaries inside [from, to) only (parts of a segment).
-    func boundaries(every seconds: Double, timeBase: AVRational, from: Int64? = nil, to: Int64? = nil) -> [Int64] {
+    func boundaries(every seconds: Double, timeBase: Rational, from: Int64? = nil, to: Int64? = nil) -> [Int64] {
         guard let first = from ?? times.first, !jumpsBack else { return [] }
-        let step = Int64(max(1, seconds / av_q2d(timeBase)))
+        let step = Int64(max(1, seconds / timeBase.doubleValue))
         var out: [Int64] = []
         var last = first
         for k in keyframes where k > first && k - last >= step && to.map({ k < $0 }) ?? true {

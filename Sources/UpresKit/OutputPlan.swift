@@ -1,5 +1,4 @@
 import Foundation
-import CFFmpeg
 import UpresMedia
 
 /// How big the output should be.
@@ -58,14 +57,12 @@ public enum OutputNaming {
 
     /// True when the path is an image-sequence pattern such as `frames/%05d.png`.
     public static func isSequencePattern(_ path: String) -> Bool {
-        av_filename_number_test(path) != 0
+        ImageSequence.isPattern(path)
     }
 
     /// The file name of frame `number` of a sequence pattern.
     public static func sequenceFile(_ pattern: String, number: Int32) -> String? {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let r = av_get_frame_filename(&buffer, Int32(buffer.count), pattern, number)
-        return r < 0 ? nil : String(cString: buffer)
+        ImageSequence.file(pattern, number: number)
     }
 
     /// The encoder upscaling to this container uses when `--codec` is not given.

@@ -1,4 +1,3 @@
-import CFFmpeg
 import UpresMedia
 
 /// The output file's streams as `UpscaleJob.configureOutput` set them up: where each input
@@ -34,7 +33,7 @@ final class OutputStreams {
         guard StandardStream.isPipe(target), ["mp4", "mov", "ipod", "3gp", "matroska", "webm"].contains(out.formatName) else { return }
         for i in 0..<min(map.count, input.streamCount) where map[i] >= 0 && conversions[i] == nil {
             let ist = input.stream(i), ost = out.stream(map[i])
-            guard ist.pointee.codecpar.pointee.codec_id == AV_CODEC_ID_AAC, ist.pointee.codecpar.pointee.extradata_size == 0,
+            guard ist.pointee.codecpar.pointee.codec_id == CodecID.aac, ist.pointee.codecpar.pointee.extradata_size == 0,
                   AACStreamConfig.fillIfMissing(ost.pointee.codecpar) else { continue }
             do {
                 filters[i] = try BitstreamFilter("aac_adtstoasc", parameters: ost.pointee.codecpar, timeBase: ost.pointee.time_base)

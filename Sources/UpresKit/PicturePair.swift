@@ -1,5 +1,4 @@
 import Foundation
-import CFFmpeg
 import UpresEngine
 import UpresMedia
 
@@ -47,9 +46,8 @@ public struct PicturePair {
         guard let frame = try source.next() else { throw fail("has no picture") }
         let w = Int(frame.width) / scale * scale, h = Int(frame.height) / scale * scale
         guard w >= 8 * scale, h >= 8 * scale else { throw fail("is too small (\(frame.width)x\(frame.height)) for x\(scale)") }
-        let pixelFormat = channels == 1 ? AV_PIX_FMT_GRAY8 : AV_PIX_FMT_RGB24
-        let colour = channels == 1 ? ColourDescription(matrix: AVCOL_SPC_SMPTE170M, range: AVCOL_RANGE_MPEG)
-                                   : ColourDescription(matrix: AVCOL_SPC_RGB, range: AVCOL_RANGE_JPEG)
+        let pixelFormat = channels == 1 ? PixelFormat.gray8 : PixelFormat.rgb24
+        let colour = channels == 1 ? ColourDescription.limitedBT601 : ColourDescription.rgb
         let sourceFormat = VideoFormat(width: frame.width, height: frame.height, pixelFormat: frame.format,
                                        colour: ColourDescription(frame: frame.pointer).filling(from: source.format.colour))
         let converted = VideoFormat(width: frame.width, height: frame.height, pixelFormat: pixelFormat, colour: colour)

@@ -1,5 +1,4 @@
 import Foundation
-import CFFmpeg
 import UpresMedia
 
 /// One upscaler to show on a preview sheet.
@@ -42,7 +41,7 @@ public enum PreviewRunner {
                            size: TargetSize) throws -> PreviewResult {
         let out = size.outputSize(width: source.width, height: source.height)
         var encode = source.resized(width: out.width, height: out.height)
-        if WorkingFormat.isPalette(source.pixelFormat) { encode.pixelFormat = AV_PIX_FMT_RGBA }
+        if WorkingFormat.isPalette(source.pixelFormat) { encode.pixelFormat = PixelFormat.rgba }
         let working = candidate.factory.workingFormat(source: source, encode: encode)
         let upscaled = working.resized(width: out.width, height: out.height)
         let input = working == source ? frame : try WorkingConverter(source: source, working: working).convert(frame)
@@ -79,8 +78,8 @@ public enum PreviewRunner {
         let fw = Int(frame.width), fh = Int(frame.height)
         let cw = min(w, fw), ch = min(h, fh)
         var grey = format
-        grey.pixelFormat = AV_PIX_FMT_GRAY8
-        grey.colour.range = AVCOL_RANGE_JPEG
+        grey.pixelFormat = PixelFormat.gray8
+        grey.colour = grey.colour.fullRange
         let luma = try FrameConverter(stream: format, target: grey).convert(frame)
         let p = luma.data(plane: 0)!, rowBytes = luma.lineSize(plane: 0)
         // Integral image of |dx| + |dy|.

@@ -1,5 +1,4 @@
 import Foundation
-import CFFmpeg
 import UpresMedia
 
 /// The preview sheet: one cell per candidate, side by side (a grid of up to ceil(sqrt(n))
@@ -57,10 +56,10 @@ public enum PreviewSheet {
             // The whole frame, fitted to the panel.
             var shown = rgb
             if ow != layout.panelWidth || oh != layout.panelHeight {
-                var from = VideoFormat(width: rgb.width, height: rgb.height, pixelFormat: AV_PIX_FMT_RGB24)
-                from.colour.matrix = AVCOL_SPC_RGB
+                var from = VideoFormat(width: rgb.width, height: rgb.height, pixelFormat: PixelFormat.rgb24)
+                from.colour.matrix = ColourDescription.rgb.matrix
                 let to = from.resized(width: Int32(layout.panelWidth), height: Int32(layout.panelHeight))
-                shown = try Frame(width: to.width, height: to.height, format: AV_PIX_FMT_RGB24)
+                shown = try Frame(width: to.width, height: to.height, format: PixelFormat.rgb24)
                 try FrameScaler(from: from, to: to, filter: .lanczos, threads: 1).scale(rgb, into: shown)
             }
             canvas.draw(shown, dx: cx, dy: cy)
@@ -132,9 +131,9 @@ public enum PreviewSheet {
         var target = format
         target.width = frame.width
         target.height = frame.height
-        target.pixelFormat = AV_PIX_FMT_RGB24
-        target.colour.matrix = AVCOL_SPC_RGB
-        target.colour.range = AVCOL_RANGE_JPEG
+        target.pixelFormat = PixelFormat.rgb24
+        target.colour.matrix = ColourDescription.rgb.matrix
+        target.colour.range = ColourDescription.rgb.range
         return try FrameConverter(stream: format, target: target).convert(frame)
     }
 }

@@ -1,5 +1,4 @@
 import Foundation
-import CFFmpeg
 import UpresMedia
 
 extension UpscaleJob {
@@ -47,7 +46,7 @@ extension UpscaleJob {
         var videoPending = false, videoDone = false
         var frames = 0
         var lastDts = Int64.min
-        var videoEnd: (Int64, AVRational)? = nil
+        var videoEnd: (Int64, Rational)? = nil
 
         func nextVideo() throws {
             while let seg = current {
@@ -87,7 +86,7 @@ extension UpscaleJob {
             let takeVideo: Bool
             if videoPending && otherPending {
                 let ist = source.stream(Int(other.streamIndex))
-                takeVideo = av_compare_ts(time(video), segmentTimeBase, time(other), ist.pointee.time_base) <= 0
+                takeVideo = Rational.compare(time(video), segmentTimeBase, time(other), ist.pointee.time_base) <= 0
             } else {
                 takeVideo = videoPending
             }
@@ -110,7 +109,7 @@ extension UpscaleJob {
             } else {
                 let i = Int(other.streamIndex)
                 let ist = source.stream(i)
-                if partial, videoDone, let (end, tb) = videoEnd, av_compare_ts(time(other), ist.pointee.time_base, end, tb) > 0 {
+                if partial, videoDone, let (end, tb) = videoEnd, Rational.compare(time(other), ist.pointee.time_base, end, tb) > 0 {
                     otherPending = false
                     break
                 }

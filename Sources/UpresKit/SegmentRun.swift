@@ -1,5 +1,4 @@
 import Foundation
-import CFFmpeg
 import UpresMedia
 
 /// One segment of the split of an input into N (`--segments N`), for planning: where it starts
@@ -47,9 +46,9 @@ extension UpscaleJob {
     public func segmentPlan(_ n: Int) throws -> [SegmentPlanEntry] {
         let index = try KeyframeIndex.scan(settings.input, stream: videoStream, plan: decodePlan)
         let st = input.stream(videoStream)
-        let tb = av_q2d(st.pointee.time_base)
-        let rate = av_guess_frame_rate(input.context, st, nil)
-        let frameSeconds = rate.num > 0 && rate.den > 0 ? 1 / av_q2d(rate) : 0
+        let tb = st.pointee.time_base.doubleValue
+        let rate = input.guessedFrameRate(stream: videoStream)
+        let frameSeconds = rate.num > 0 && rate.den > 0 ? 1 / rate.doubleValue : 0
         let videoEnd = index.times.last.map { Double($0) * tb + frameSeconds }
         var first = 0
         return plan(index, segments: n).enumerated().map { i, p in

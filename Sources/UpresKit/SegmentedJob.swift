@@ -1,5 +1,4 @@
 import Foundation
-import CFFmpeg
 import UpresMedia
 
 extension UpscaleJob {
@@ -10,7 +9,7 @@ extension UpscaleJob {
         settings.segmented && !OutputNaming.isSequencePattern(outputPath)
             && !["image2", "image2pipe"].contains(String(cString: muxer.pointee.name))
             && !StandardStream.isPipe(settings.input) && !StandardStream.isPipe(outputPath)
-            && encoderCodec.pointee.id != AV_CODEC_ID_WRAPPED_AVFRAME
+            && encoderCodec.pointee.id != CodecID.wrappedFrame
     }
 
     /// The job's work folder beside the output: `.NAME.upres/` (state, lock, segments).

@@ -1,5 +1,4 @@
 import Foundation
-import CFFmpeg
 import UpresEngine
 import UpresMedia
 
@@ -81,13 +80,13 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
             throw MediaInputError("the \(rgb ? "RGB" : "luma") model \(hard.name) runs on YUV video; "
                                   + "\(PixelFormat.name(input.pixelFormat)) sources are not supported yet")
         }
-        if rgb && av_pix_fmt_count_planes(input.pixelFormat) < 3 {
+        if rgb && PixelFormat.planeCount(input.pixelFormat) < 3 {
             throw MediaInputError("the RGB model \(hard.name) needs a planar YUV source, not \(PixelFormat.name(input.pixelFormat))")
         }
         chromaShift = shift
         conversion = YUVConversion(matrix: input.colour.effectiveMatrix(height: input.height),
                                    fullRange: input.colour.isFullRange, depth: PixelFormat.bitDepth(input.pixelFormat))
-        leftSited = input.colour.chromaLocation != AVCHROMA_LOC_CENTER && input.colour.chromaLocation != AVCHROMA_LOC_TOP
+        leftSited = input.colour.chromaSitedLeft
         depth = PixelFormat.bitDepth(input.pixelFormat)
         guard depth <= 16 else { throw MediaInputError("unsupported bit depth \(depth)") }
         self.family = family
@@ -105,7 +104,7 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         classical = try FrameScaler(from: input, to: output, filter: .lanczos, threads: 1)
         toNetworkSize = sameSize ? nil : try FrameScaler(from: input, to: networkFormat, filter: .lanczos, threads: 1)
         resize = sameSize ? nil : try FrameScaler(from: networkFormat, to: output, filter: .lanczos, threads: 1)
-        networkWritesAll = rgb && av_pix_fmt_count_planes(output.pixelFormat) == 3 && settings.branch != .flat
+        networkWritesAll = rgb && PixelFormat.planeCount(output.pixelFormat) == 3 && settings.branch != .flat
             && (!settings.classes || (family.classifier == nil && family.thresholds == nil))
         references = Array(repeating: [], count: grid.tiles.count)
         referenceValid = Array(repeating: false, count: grid.tiles.count)

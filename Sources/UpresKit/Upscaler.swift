@@ -1,4 +1,3 @@
-import CFFmpeg
 import UpresMedia
 
 /// A stage that turns each decoded frame into a larger one.
@@ -41,7 +40,7 @@ extension UpscalerFactory {
 
     /// Classical scalers run in the source format, unless swscale cannot write it (palettes).
     public func workingFormat(source: VideoFormat, encode: VideoFormat) -> VideoFormat {
-        if sws_isSupportedOutput(source.pixelFormat) > 0 { return source }
+        if PixelFormat.isScalerOutput(source.pixelFormat) { return source }
         return WorkingFormat.plan(source: source, encode: encode, rgbModel: false)
     }
 

@@ -59,6 +59,9 @@ public final class Frame: @unchecked Sendable {
 
     public func unref() { av_frame_unref(pointer) }
 
+    /// Clears the picture type the decoder set, so the encoder picks its own (I, P, B).
+    public func letEncoderChoosePictureType() { pointer.pointee.pict_type = AV_PICTURE_TYPE_NONE }
+
     /// A new frame sharing this one's buffers (reference-counted, no pixel copy): keeps a
     /// decoded picture alive after the decoder reuses its own frame.
     public func reference() throws -> Frame {

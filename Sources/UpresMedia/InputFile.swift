@@ -119,6 +119,10 @@ public final class InputFile {
         }
     }
 
+    /// The frame rate of stream `index` as FFmpeg guesses it (container, codec and timing); 0/1
+    /// or 1/0 when unknown.
+    public func guessedFrameRate(stream index: Int) -> Rational { av_guess_frame_rate(context, stream(index), nil) }
+
     /// Number of video frames the container announces for a stream, or an estimate
     /// from duration x frame rate; nil when neither is known.
     public func expectedFrames(stream index: Int) -> FrameCount? {

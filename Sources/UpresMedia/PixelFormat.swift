@@ -1,7 +1,20 @@
 import CFFmpeg
 
-/// Facts about pixel formats from `AVPixFmtDescriptor`.
+/// Facts about pixel formats from `AVPixFmtDescriptor`, and the formats upres names itself.
 public enum PixelFormat {
+    /// Packed 8-bit RGB (pictures, previews, contact sheets).
+    public static let rgb24 = AV_PIX_FMT_RGB24
+    /// Packed 8-bit RGB with alpha.
+    public static let rgba = AV_PIX_FMT_RGBA
+    /// 8-bit grey.
+    public static let gray8 = AV_PIX_FMT_GRAY8
+
+    /// Whether swscale can write the format (not palettes, for example).
+    public static func isScalerOutput(_ format: AVPixelFormat) -> Bool { sws_isSupportedOutput(format) > 0 }
+
+    /// Planes of the format (3 for yuv420p, 4 for yuva420p, 1 for rgb24).
+    public static func planeCount(_ format: AVPixelFormat) -> Int { Int(av_pix_fmt_count_planes(format)) }
+
     public static func name(_ format: AVPixelFormat) -> String {
         guard let cName = av_get_pix_fmt_name(format) else { return "none" }
         return String(cString: cName)

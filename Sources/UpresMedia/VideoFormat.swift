@@ -56,6 +56,18 @@ public struct ColourDescription: Equatable, Sendable {
 
     public var isFullRange: Bool { range == AVCOL_RANGE_JPEG }
 
+    /// Full-range RGB (pictures and previews).
+    public static let rgb = ColourDescription(matrix: AVCOL_SPC_RGB, range: AVCOL_RANGE_JPEG)
+    /// Limited-range BT.601 (grey pictures: luma only).
+    public static let limitedBT601 = ColourDescription(matrix: AVCOL_SPC_SMPTE170M, range: AVCOL_RANGE_MPEG)
+
+    /// Whether chroma samples sit at the left edge of their luma pairs (MPEG-2 and H.264's
+    /// default, and unspecified), not centred between them (JPEG, MPEG-1) or at the top left.
+    public var chromaSitedLeft: Bool { chromaLocation != AVCHROMA_LOC_CENTER && chromaLocation != AVCHROMA_LOC_TOP }
+
+    /// The same with full-range levels.
+    public var fullRange: ColourDescription { var c = self; c.range = AVCOL_RANGE_JPEG; return c }
+
     public var summary: String {
         func n(_ p: UnsafePointer<CChar>?) -> String { p.map { String(cString: $0) } ?? "?" }
         return "\(n(av_color_space_name(matrix)))/\(n(av_color_primaries_name(primaries)))/"

@@ -1,4 +1,3 @@
-import CFFmpeg
 import Foundation
 import Synchronization
 import UpresKit
@@ -146,8 +145,8 @@ final class JSONEvents: ProgressFrontEnd {
             let par = job.input.stream(i).pointee.codecpar!
             return [
                 "index": i,
-                "type": av_get_media_type_string(par.pointee.codec_type).map { String(cString: $0) } ?? "data",
-                "codec": avcodec_get_name(par.pointee.codec_id).map { String(cString: $0) } ?? "unknown",
+                "type": MediaNames.mediaType(par.pointee.codec_type),
+                "codec": MediaNames.codec(par.pointee.codec_id),
                 "upscaled": i == job.videoStream,
             ]
         }
