@@ -49,7 +49,7 @@ public struct JobPlan {
         let st = input.stream(videoStream)
         let par = st.pointee.codecpar!
         if avcodec_find_decoder(par.pointee.codec_id) == nil {
-            let name = avcodec_get_name(par.pointee.codec_id).map { String(cString: $0) } ?? "unknown"
+            let name = MediaNames.codec(par.pointee.codec_id)
             throw fail("no decoder for video codec '\(name)' in this FFmpeg build")
         }
         // VP8/VP9 alpha is decoded by libvpx only; the stream parameters then understate the format.

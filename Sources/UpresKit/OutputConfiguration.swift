@@ -33,7 +33,7 @@ extension UpscaleJob {
             if out.isImageMuxer || segment { continue }   // image files and segments hold the picture only
             let par = ist.pointee.codecpar!
             let type = par.pointee.codec_type
-            let codecName = avcodec_get_name(par.pointee.codec_id).map { String(cString: $0) } ?? "unknown"
+            let codecName = MediaNames.codec(par.pointee.codec_id)
             let typeName = av_get_media_type_string(type).map { String(cString: $0) } ?? "data"
             if par.pointee.codec_id == AV_CODEC_ID_NONE && type != AVMEDIA_TYPE_ATTACHMENT {
                 warnings.append("skipped \(typeName) stream #\(i): unknown codec")

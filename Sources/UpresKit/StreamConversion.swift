@@ -68,7 +68,7 @@ final class StreamConversion {
     static func plan(_ ist: UnsafeMutablePointer<AVStream>, index: Int, into out: OutputFile) -> Result<StreamConversion, Skip> {
         let par = ist.pointee.codecpar!
         let type = par.pointee.codec_type
-        let from = avcodec_get_name(par.pointee.codec_id).map { String(cString: $0) } ?? "unknown"
+        let from = MediaNames.codec(par.pointee.codec_id)
         let container = out.formatName
         func accepted(_ encoderPar: (UnsafeMutablePointer<AVCodecParameters>) throws -> Void, _ tb: AVRational) -> Bool {
             guard let p = avcodec_parameters_alloc() else { return false }

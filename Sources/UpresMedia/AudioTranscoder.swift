@@ -25,7 +25,7 @@ public final class AudioTranscoder {
 
     public init(source par: UnsafePointer<AVCodecParameters>, timeBase: AVRational, encoder name: String,
                 globalHeader: Bool) throws {
-        let sourceName = avcodec_get_name(par.pointee.codec_id).map { String(cString: $0) } ?? "unknown"
+        let sourceName = MediaNames.codec(par.pointee.codec_id)
         guard let dcodec = avcodec_find_decoder(par.pointee.codec_id) else {
             throw MediaInputError("no decoder for audio codec '\(sourceName)' in this FFmpeg build")
         }

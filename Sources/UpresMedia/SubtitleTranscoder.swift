@@ -26,7 +26,7 @@ public final class SubtitleTranscoder {
     }
 
     public init(source par: UnsafePointer<AVCodecParameters>, timeBase: AVRational, encoder name: String) throws {
-        let sourceName = avcodec_get_name(par.pointee.codec_id).map { String(cString: $0) } ?? "unknown"
+        let sourceName = MediaNames.codec(par.pointee.codec_id)
         guard let dcodec = avcodec_find_decoder(par.pointee.codec_id) else {
             throw MediaInputError("no decoder for subtitle codec '\(sourceName)' in this FFmpeg build")
         }

@@ -18,7 +18,7 @@ public final class VideoDecoder {
         let par = stream.pointee.codecpar!
         let chosen = decoderName.flatMap { avcodec_find_decoder_by_name($0) } ?? avcodec_find_decoder(par.pointee.codec_id)
         guard let codec = chosen else {
-            let name = avcodec_get_name(par.pointee.codec_id).map { String(cString: $0) } ?? "unknown"
+            let name = MediaNames.codec(par.pointee.codec_id)
             throw MediaInputError("no decoder for video codec '\(name)' in this FFmpeg build")
         }
         guard let ctx = avcodec_alloc_context3(codec) else { fatalError("avcodec_alloc_context3: out of memory") }
