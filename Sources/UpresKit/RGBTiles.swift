@@ -1,4 +1,4 @@
-import CFFmpeg
+import UpresMedia
 
 /// Y'CbCr <-> R'G'B' for RGB networks, with the matrix, range and bit depth always stated (the
 /// stack notes' warning: a converter left on BT.601 defaults shifts the colours of HD video).
@@ -11,16 +11,10 @@ public struct YUVConversion: Sendable, Equatable {
     public let depth: Int
     let yOffset: Float, yScale: Float, cOffset: Float, cScale: Float
 
-    /// `matrix` must be a YUV matrix (use `ColourDescription.effectiveMatrix` for untagged video).
-    public init(matrix: AVColorSpace, fullRange: Bool, depth: Int) {
+    /// `weights`: the YUV matrix's (`LumaWeights(matrix: colour.effectiveMatrix(height:))`).
+    public init(weights: LumaWeights, fullRange: Bool, depth: Int) {
         precondition(depth >= 8 && depth <= 16, "bit depth \(depth)")
-        switch matrix {
-        case AVCOL_SPC_BT709: (kr, kb) = (0.2126, 0.0722)
-        case AVCOL_SPC_BT2020_NCL, AVCOL_SPC_BT2020_CL: (kr, kb) = (0.2627, 0.0593)
-        case AVCOL_SPC_SMPTE240M: (kr, kb) = (0.212, 0.087)
-        case AVCOL_SPC_FCC: (kr, kb) = (0.30, 0.11)
-        default: (kr, kb) = (0.299, 0.114)   // BT.601 (SMPTE 170M, BT.470 BG)
-        }
+        (kr, kb) = (weights.kr, weights.kb)
         self.fullRange = fullRange
         self.depth = depth
         let max = Float((1 << depth) - 1), unit = Float(1 << (depth - 8))

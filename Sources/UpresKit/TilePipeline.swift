@@ -84,7 +84,7 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
             throw MediaInputError("the RGB model \(hard.name) needs a planar YUV source, not \(PixelFormat.name(input.pixelFormat))")
         }
         chromaShift = shift
-        conversion = YUVConversion(matrix: input.colour.effectiveMatrix(height: input.height),
+        conversion = YUVConversion(weights: LumaWeights(matrix: input.colour.effectiveMatrix(height: input.height)),
                                    fullRange: input.colour.isFullRange, depth: PixelFormat.bitDepth(input.pixelFormat))
         leftSited = input.colour.chromaSitedLeft
         depth = PixelFormat.bitDepth(input.pixelFormat)

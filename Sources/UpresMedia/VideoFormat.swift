@@ -76,6 +76,23 @@ public struct ColourDescription: Equatable, Sendable {
 }
 
 /// Size, pixel format, aspect and colour of a stream of video frames.
+/// The luma weights (Kr, Kb) of a YUV matrix: Y = Kr R + (1 - Kr - Kb) G + Kb B.
+public struct LumaWeights: Equatable, Sendable {
+    public let kr: Float, kb: Float
+
+    /// `matrix` should be a YUV matrix (`ColourDescription.effectiveMatrix` for untagged video);
+    /// others get BT.601's weights.
+    public init(matrix: AVColorSpace) {
+        switch matrix {
+        case AVCOL_SPC_BT709: (kr, kb) = (0.2126, 0.0722)
+        case AVCOL_SPC_BT2020_NCL, AVCOL_SPC_BT2020_CL: (kr, kb) = (0.2627, 0.0593)
+        case AVCOL_SPC_SMPTE240M: (kr, kb) = (0.212, 0.087)
+        case AVCOL_SPC_FCC: (kr, kb) = (0.30, 0.11)
+        default: (kr, kb) = (0.299, 0.114)   // BT.601 (SMPTE 170M, BT.470 BG)
+        }
+    }
+}
+
 public struct VideoFormat: Equatable, Sendable {
     public var width: Int32
     public var height: Int32

@@ -1,5 +1,6 @@
 import CFFmpeg
 import Testing
+import UpresMedia
 import UpresEngine
 @testable import UpresKit
 
@@ -39,7 +40,7 @@ struct NonFiniteOutputTests {
     @Test("RGB: a NaN in any plane is caught, chroma and luma stay valid", arguments: [0, 1, 2])
     func rgb(_ plane: Int) {
         let pic = RGBTilesTests.Picture(w: 8, h: 4, depth: 8, shiftX: 1, shiftY: 1)
-        let c = YUVConversion(matrix: AVCOL_SPC_BT709, fullRange: false, depth: 8)
+        let c = YUVConversion(weights: LumaWeights(matrix: AVCOL_SPC_BT709), fullRange: false, depth: 8)
         var rgb = [Float](repeating: 0.5, count: 3 * 8 * 4)
         rgb[plane * 32 + 9] = .nan
         rgb[plane * 32 + 20] = .infinity

@@ -1,5 +1,6 @@
 import CFFmpeg
 import Testing
+import UpresMedia
 @testable import UpresKit
 
 /// RGBTiles: Y'CbCr windows as planar RGB for RGB networks, and back.
@@ -49,7 +50,7 @@ struct RGBTilesTests {
 
     @Test("known colours: BT.709 limited white, black, red; BT.601 full-range grey")
     func knownColours() {
-        let c = YUVConversion(matrix: AVCOL_SPC_BT709, fullRange: false, depth: 8)
+        let c = YUVConversion(weights: LumaWeights(matrix: AVCOL_SPC_BT709), fullRange: false, depth: 8)
         func close(_ a: (Float, Float, Float), _ b: (Float, Float, Float), _ tol: Float) -> Bool {
             abs(a.0 - b.0) <= tol && abs(a.1 - b.1) <= tol && abs(a.2 - b.2) <= tol
         }
@@ -57,10 +58,10 @@ struct RGBTilesTests {
         #expect(close(c.rgb(16, 128, 128), (0, 0, 0), 1e-6))
         #expect(close(c.rgb(63, 102, 240), (1, 0, 0), 0.01))
         #expect(close(c.yuv(1, 0, 0), (62.56, 102.34, 240), 0.01))   // 16 + 219 Kr, 128 - 112 Kr / (1 - Kb), 240
-        let f = YUVConversion(matrix: AVCOL_SPC_SMPTE170M, fullRange: true, depth: 10)
+        let f = YUVConversion(weights: LumaWeights(matrix: AVCOL_SPC_SMPTE170M), fullRange: true, depth: 10)
         #expect(close(f.rgb(511.5, 512, 512), (0.5, 0.5, 0.5), 1e-6))
         // The matrix matters: the same code values are a different red under BT.601.
-        #expect(!close(YUVConversion(matrix: AVCOL_SPC_SMPTE170M, fullRange: false, depth: 8).rgb(63, 102, 240), (1, 0, 0), 0.01))
+        #expect(!close(YUVConversion(weights: LumaWeights(matrix: AVCOL_SPC_SMPTE170M), fullRange: false, depth: 8).rgb(63, 102, 240), (1, 0, 0), 0.01))
     }
 
     struct Layout: Sendable, CustomStringConvertible {
@@ -78,7 +79,7 @@ struct RGBTilesTests {
         let src = Picture(w: 24, h: 18, depth: depth, shiftX: sx, shiftY: sy)
         src.fillSmooth()
         let dst = Picture(w: 24, h: 18, depth: depth, shiftX: sx, shiftY: sy)
-        let c = YUVConversion(matrix: AVCOL_SPC_BT709, fullRange: false, depth: depth)
+        let c = YUVConversion(weights: LumaWeights(matrix: AVCOL_SPC_BT709), fullRange: false, depth: depth)
         var rgb = [Float](repeating: 0, count: 3 * 24 * 18)
         rgb.withUnsafeMutableBufferPointer { RGBTiles.read(src.planes(leftSited: left), c, x0: 0, y0: 0, w: 24, h: 18, into: $0.baseAddress!) }
         #expect(rgb.allSatisfy { $0 >= 0 && $0 <= 1 })
@@ -105,7 +106,7 @@ struct RGBTilesTests {
     func mirrored() {
         let p = Picture(w: 16, h: 12, depth: 8, shiftX: 1, shiftY: 1)
         p.fillSmooth()
-        let c = YUVConversion(matrix: AVCOL_SPC_BT709, fullRange: false, depth: 8)
+        let c = YUVConversion(weights: LumaWeights(matrix: AVCOL_SPC_BT709), fullRange: false, depth: 8)
         var outside = [Float](repeating: 0, count: 3 * 6 * 5), inside = outside
         outside.withUnsafeMutableBufferPointer { RGBTiles.read(p.planes(), c, x0: -3, y0: -2, w: 6, h: 5, into: $0.baseAddress!) }
         inside.withUnsafeMutableBufferPointer { RGBTiles.read(p.planes(), c, x0: 0, y0: 0, w: 6, h: 5, into: $0.baseAddress!) }
