@@ -43,8 +43,18 @@ public enum WorkingFormat {
 
     /// The format the network runs in for `source` (the source itself when it reads directly).
     /// `encode` is the encoder's format with its colour description.
+    /// A source the network reads directly is worked on as it is, unless the encoder takes the
+    /// same layout at a greater depth (8-bit source, `--pix-fmt yuv420p10le`): then at the
+    /// encoder's depth, so the network's output is rounded once, to the output's precision, not
+    /// first to the source's depth and then scaled up.
     public static func plan(source: VideoFormat, encode: VideoFormat, rgbModel: Bool) -> VideoFormat {
-        if networkReadsDirectly(source.pixelFormat, rgbModel: rgbModel) { return source }
+        if networkReadsDirectly(source.pixelFormat, rgbModel: rgbModel) {
+            guard deeper(encode.pixelFormat, than: source.pixelFormat),
+                  networkReadsDirectly(encode.pixelFormat, rgbModel: rgbModel) else { return source }
+            var working = source
+            working.pixelFormat = encode.pixelFormat
+            return working
+        }
         var working = source
         let alpha = hasAlpha(source.pixelFormat)
         let grey = isGrey(source.pixelFormat)
@@ -68,6 +78,14 @@ public enum WorkingFormat {
             working.colour.range = AVCOL_RANGE_JPEG
         }
         return working
+    }
+
+    /// `a` has the planes, chroma subsampling and alpha of `b` at a greater bit depth (neither
+    /// RGB nor full-range "J").
+    static func deeper(_ a: AVPixelFormat, than b: AVPixelFormat) -> Bool {
+        PixelFormat.bitDepth(a) > PixelFormat.bitDepth(b) && PixelFormat.planeCount(a) == PixelFormat.planeCount(b)
+            && PixelFormat.chromaShift(a) == PixelFormat.chromaShift(b) && hasAlpha(a) == hasAlpha(b)
+            && !PixelFormat.isRGB(a) && !PixelFormat.isRGB(b) && !PixelFormat.isFullRangeJPEG(b)
     }
 
     public static func hasAlpha(_ format: AVPixelFormat) -> Bool {
