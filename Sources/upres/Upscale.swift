@@ -379,7 +379,7 @@ struct EncodingOptions: ParsableArguments {
     var preset: String?
 
     @Option(name: .customLong("pix-fmt"), help: ArgumentHelp(
-        "Output pixel format (default: the source's, so 10-bit stays 10-bit).", valueName: "fmt"))
+        "Output pixel format (default: the source's, so 10-bit stays 10-bit). A deeper one than the source's is worked in at its depth: the network's output is rounded once, to it.", valueName: "fmt"))
     var pixFmt: String?
 
     @Option(name: .customLong("encoder-opt"), parsing: .singleValue, help: ArgumentHelp(
