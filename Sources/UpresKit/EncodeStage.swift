@@ -18,6 +18,7 @@ final class EncodeStage: @unchecked Sendable {
     private let outPacket = Packet()
     private var converter: FrameScaler? = nil
     private var converterFor: VideoFormat? = nil
+    private var convertedFrames: FramePool? = nil   // buffers of converted frames, reused
     /// libx264 in FFmpeg 5.1 leaves packet durations at 0; remember each frame's.
     private var durations: [Int64: Int64] = [:]
     private var meter: ThroughputMeter
@@ -136,8 +137,10 @@ final class EncodeStage: @unchecked Sendable {
                 converter = try FrameScaler(from: from, to: to, filter: .bicubic, threads: 0)
                 converterFor = from
             }
-            let converted = try Frame(width: upscaledFormat.width, height: upscaledFormat.height,
-                                      format: encodeFormat.pixelFormat)
+            if convertedFrames == nil {
+                convertedFrames = FramePool(width: upscaledFormat.width, height: upscaledFormat.height, format: encodeFormat.pixelFormat)
+            }
+            let converted = try convertedFrames!.frame()
             try CoreBudget.shared.run { try converter!.scale(big, into: converted) }
             try converted.copyProperties(from: big)
             big = converted

@@ -35,6 +35,7 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
     private let resize: FrameScaler?             // network size -> output size
     /// RGB networks with no flat tiles and no alpha write every sample: no Lanczos under them.
     private let networkWritesAll: Bool
+    private let outputFrames: FramePool, networkSizeFrames: FramePool   // frame buffers, reused
     /// Full-frame Lanczos passes made so far (tests).
     private(set) var classicalPasses = 0
     private var references: [[UInt8]]            // per tile: the input window its cached output came from
@@ -104,6 +105,8 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         classical = try FrameScaler(from: input, to: output, filter: .lanczos, threads: 1)
         toNetworkSize = sameSize ? nil : try FrameScaler(from: input, to: networkFormat, filter: .lanczos, threads: 1)
         resize = sameSize ? nil : try FrameScaler(from: networkFormat, to: output, filter: .lanczos, threads: 1)
+        outputFrames = FramePool(width: output.width, height: output.height, format: output.pixelFormat)
+        networkSizeFrames = FramePool(width: networkFormat.width, height: networkFormat.height, format: output.pixelFormat)
         networkWritesAll = rgb && PixelFormat.planeCount(output.pixelFormat) == 3 && settings.branch != .flat
             && (!settings.classes || (family.classifier == nil && family.thresholds == nil))
         references = Array(repeating: [], count: grid.tiles.count)
@@ -170,14 +173,14 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         if stop { return }
         let scaling = StageTimer()
         let source = try frame.reference()
-        let out = try Frame(width: output.width, height: output.height, format: output.pixelFormat)
+        let out = try outputFrames.frame()
         let budget = CoreBudget.shared
         if !networkWritesAll { try budget.run { try classical.scale(source, into: out) }; classicalPasses += 1 }
         try out.copyProperties(from: source)
         out.pointer.pointee.sample_aspect_ratio = output.sampleAspectRatio
         var base = out
         if let toNetworkSize {
-            base = try Frame(width: networkFormat.width, height: networkFormat.height, format: output.pixelFormat)
+            base = try networkSizeFrames.frame()
             if !networkWritesAll { try budget.run { try toNetworkSize.scale(source, into: base) }; classicalPasses += 1 }
         }
         let scaled = scaling.seconds
@@ -269,7 +272,7 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
 
         let timer = StageTimer()
         if let resize {
-            let big = try Frame(width: output.width, height: output.height, format: output.pixelFormat)
+            let big = try outputFrames.frame()
             try CoreBudget.shared.run { try resize.scale(job.base, into: big) }
             LumaPlane(frame: job.output, depth: depth).copyAll(from: LumaPlane(frame: big, depth: depth))
             if rgb {   // the network made the chroma too

@@ -41,6 +41,42 @@ static inline void upres_av_strerror(int code, char *buf, size_t size) {
 
 static inline AVRational upres_av_time_base_q(void) { return (AVRational){1, AV_TIME_BASE}; }
 
+// ---------------------------------------------------------------- pooled frame buffers
+// A frame's planes in one buffer: rows and planes 64-byte aligned (AVX-512 loads), two rows of
+// slack per plane for SIMD over-reads. Palette, bitstream and hardware formats are not laid out
+// here (the caller allocates those as usual). Returns the buffer size in bytes, or < 0.
+static inline int64_t upres_frame_layout(int w, int h, enum AVPixelFormat fmt, int linesizes[4], int64_t offsets[4]) {
+    const AVPixFmtDescriptor *d = av_pix_fmt_desc_get(fmt);
+    if (!d || (d->flags & (AV_PIX_FMT_FLAG_PAL | AV_PIX_FMT_FLAG_BITSTREAM | AV_PIX_FMT_FLAG_HWACCEL))) return AVERROR(EINVAL);
+    int ret = av_image_fill_linesizes(linesizes, fmt, FFALIGN(w, 64));
+    if (ret < 0) return ret;
+    int64_t total = 0;
+    for (int i = 0; i < 4; i++) {
+        offsets[i] = 0;
+        if (!linesizes[i]) continue;
+        linesizes[i] = FFALIGN(linesizes[i], 64);
+        int rows = (i == 1 || i == 2) ? -((-h) >> d->log2_chroma_h) : h;
+        offsets[i] = total;
+        total = FFALIGN(total + (int64_t)linesizes[i] * (rows + 2), 64);
+    }
+    return total + 64;   // room to align the start
+}
+
+// Gives `f` (width, height and format set) the planes of a buffer from `pool`, laid out by
+// upres_frame_layout. The buffer goes back to the pool when the frame's last reference goes.
+static inline int upres_frame_attach_pooled(AVFrame *f, AVBufferPool *pool, const int linesizes[4], const int64_t offsets[4]) {
+    AVBufferRef *b = av_buffer_pool_get(pool);
+    if (!b) return AVERROR(ENOMEM);
+    size_t pad = (64 - ((uintptr_t)b->data & 63)) & 63;
+    f->buf[0] = b;
+    for (int i = 0; i < 4; i++) {
+        f->linesize[i] = linesizes[i];
+        f->data[i] = linesizes[i] ? b->data + pad + offsets[i] : NULL;
+    }
+    f->extended_data = f->data;
+    return 0;
+}
+
 // ---------------------------------------------------------------- AVFrame plane access
 // AVFrame.data / linesize import as 8-tuples; index them here.
 static inline uint8_t *upres_frame_data(const AVFrame *f, int plane) { return f->data[plane]; }
