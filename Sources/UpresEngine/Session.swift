@@ -3,7 +3,8 @@ import CDNNL
 import CEngineShims
 
 /// One worker's compiled network for one input size: oneDNN primitives (layouts chosen by
-/// oneDNN, weights reordered once), activation buffers reused by liveness, one OpenMP thread.
+/// oneDNN; weights packed once per model and shared, `PackedWeights`), activation buffers reused
+/// by liveness, one OpenMP thread.
 /// Create one per worker thread and input size; `run` it for every tile of that size.
 ///
 ///     let session = try Session(model: model, input: .init(1, 1, 180, 320), precision: .bf16)
