@@ -238,7 +238,7 @@ public final class Session {
                           args: [arg(DNNL_ARG_FROM, from), arg(DNNL_ARG_TO, to)]))
     }
 
-    private func reorderPrimitive(_ a: dnnl_memory_desc_t, _ b: dnnl_memory_desc_t) throws -> DNNLPrimitive {
+    func reorderPrimitive(_ a: dnnl_memory_desc_t, _ b: dnnl_memory_desc_t) throws -> DNNLPrimitive {
         try DNNLPrimitive(try DNNLPrimitiveDesc.reorder(a, b, ctx), "reorder")
     }
 

@@ -94,7 +94,7 @@ extension Session {
         multiplyAddsByKind["deconv", default: 0] += Graph.multiplyAdds(c, input: s)
 
         let wMem = try packedWeights(node: node, c.weights.data, dims: wdims, into: pd.memoryDesc(dnnl_query_weights_md)) {
-            try DNNLPrimitive(try DNNLPrimitiveDesc.reorder($0, $1, ctx), "reorder")
+            try reorderPrimitive($0, $1)
         }
         var args = [arg(DNNL_ARG_SRC, src), arg(DNNL_ARG_WEIGHTS, wMem), arg(DNNL_ARG_DST, dst)]
         if let bias = c.bias { args.append(arg(DNNL_ARG_BIAS, try constantVector(bias))) }
