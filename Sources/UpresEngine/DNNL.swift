@@ -1,3 +1,4 @@
+import Foundation
 import CDNNL
 import CEngineShims
 
@@ -22,6 +23,15 @@ public struct DNNLError: Error, CustomStringConvertible, Sendable {
 @inline(__always)
 func dnnl(_ status: dnnl_status_t, _ context: @autoclosure () -> String) throws {
     if status != dnnl_success { throw DNNLError(status: status.rawValue, context: context()) }
+}
+
+/// oneDNN 2.6 does not create primitives safely side by side: measured here, two threads making
+/// convolution primitives at once now and then get a kernel that computes wrong numbers (every
+/// run of it, and every later session that oneDNN's primitive cache hands it to). Primitive and
+/// descriptor creation therefore run one at a time, process-wide; running them stays parallel.
+enum DNNLCreation {
+    private static let lock = NSLock()
+    static func serialized<T>(_ body: () throws -> T) rethrows -> T { try lock.withLock(body) }
 }
 
 /// Owns a oneDNN CPU engine and an in-order stream (one per worker).
@@ -109,25 +119,42 @@ final class AlignedBuffer {
     deinit { pointer.deallocate() }
 }
 
-/// A created primitive, the name of the kernel oneDNN chose for it, and its fixed arguments.
+/// A created primitive, the name of the kernel oneDNN chose for it, and the scratchpad it needs
+/// (user-managed, `DNNLAttributes`): a session passes one shared buffer to all its primitives,
+/// which run one after another (`Session.shareScratchpad`); a one-off run gets a buffer of its own.
 final class DNNLPrimitive {
     let primitive: dnnl_primitive_t
     let implementation: String
+    let scratchpad: dnnl_memory_desc_t
+    var scratchpadSize: Int { MemoryDesc.size(scratchpad) }
 
     /// The primitive of `pd` (which its owner keeps or drops: the primitive needs it no more).
     init(_ pd: DNNLPrimitiveDesc, _ context: String) throws {
         var p: dnnl_primitive_t? = nil
-        try dnnl(dnnl_primitive_create(&p, pd.handle), "creating \(context)")
+        try dnnl(DNNLCreation.serialized { dnnl_primitive_create(&p, pd.handle) }, "creating \(context)")
         primitive = p!
         implementation = pd.implementation
+        scratchpad = pd.memoryDesc(dnnl_query_scratchpad_md)
     }
 
     deinit { dnnl_primitive_destroy(primitive) }
 
+    /// Runs with `args`; a scratchpad is made for this run when the primitive needs one and
+    /// `args` has none.
     func execute(_ ctx: DNNLContext, _ args: [dnnl_exec_arg_t]) throws {
-        try args.withUnsafeBufferPointer {
+        var all = args
+        var scratch: (AlignedBuffer, DNNLMemory)? = nil
+        if scratchpadSize > 0 && !args.contains(where: { $0.arg == DNNL_ARG_SCRATCHPAD }) {
+            let buffer = AlignedBuffer(size: scratchpadSize)
+            let memory = try DNNLMemory(scratchpad, ctx, handle: buffer.pointer)
+            scratch = (buffer, memory)
+            all.append(dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: memory.memory))
+        }
+        try all.withUnsafeBufferPointer {
             try dnnl(dnnl_primitive_execute(primitive, ctx.stream, Int32($0.count), $0.baseAddress), "executing \(implementation)")
         }
+        if scratch != nil { dnnl_stream_wait(ctx.stream) }
+        withExtendedLifetime(scratch) {}
     }
 }
 
@@ -136,14 +163,18 @@ final class DNNLPrimitive {
 func makePrimitiveDesc<D>(_ desc: inout D, _ attr: DNNLAttributes?, _ ctx: DNNLContext,
                           _ what: String) throws -> DNNLPrimitiveDesc? {
     var pd: dnnl_primitive_desc_t? = nil
-    let status = withUnsafePointer(to: &desc) { dnnl_primitive_desc_create(&pd, UnsafeRawPointer($0), attr?.handle, ctx.engine, nil) }
+    let attributes = try attr ?? DNNLAttributes()
+    let status = withUnsafePointer(to: &desc) { d in
+        DNNLCreation.serialized { dnnl_primitive_desc_create(&pd, UnsafeRawPointer(d), attributes.handle, ctx.engine, nil) }
+    }
     if status == dnnl_unimplemented { return nil }
     try dnnl(status, what)
     return DNNLPrimitiveDesc(owning: pd!)
 }
 
+/// The memory descriptor `what` of `pd`; a zero descriptor (size 0) where it has none.
 func queryMD(_ pd: dnnl_primitive_desc_t, _ what: dnnl_query_t) -> dnnl_memory_desc_t {
-    dnnl_primitive_desc_query_md(pd, what, 0)!.pointee
+    dnnl_primitive_desc_query_md(pd, what, 0)?.pointee ?? dnnl_memory_desc_t()
 }
 
 /// bf16 <-> f32 (round to nearest even).

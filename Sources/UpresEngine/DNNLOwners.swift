@@ -20,7 +20,8 @@ final class DNNLPrimitiveDesc {
                         _ attr: DNNLAttributes? = nil) throws -> DNNLPrimitiveDesc {
         var s = a, d = b
         var pd: dnnl_primitive_desc_t? = nil
-        try dnnl(dnnl_reorder_primitive_desc_create(&pd, &s, ctx.engine, &d, ctx.engine, attr?.handle),
+        let attributes = try attr ?? DNNLAttributes()
+        try dnnl(DNNLCreation.serialized { dnnl_reorder_primitive_desc_create(&pd, &s, ctx.engine, &d, ctx.engine, attributes.handle) },
                  attr == nil ? "reorder" : "scaled reorder")
         return DNNLPrimitiveDesc(owning: pd!)
     }
@@ -29,12 +30,17 @@ final class DNNLPrimitiveDesc {
     static func concat(_ sources: [dnnl_memory_desc_t], into dst: dnnl_memory_desc_t, _ ctx: DNNLContext) throws -> DNNLPrimitiveDesc {
         var mds = sources, dmd = dst
         var pd: dnnl_primitive_desc_t? = nil
-        try dnnl(dnnl_concat_primitive_desc_create(&pd, &dmd, Int32(mds.count), 1, &mds, nil, ctx.engine), "concat")
+        let attributes = try DNNLAttributes()
+        try dnnl(DNNLCreation.serialized { dnnl_concat_primitive_desc_create(&pd, &dmd, Int32(mds.count), 1, &mds, attributes.handle, ctx.engine) },
+                 "concat")
         return DNNLPrimitiveDesc(owning: pd!)
     }
 }
 
-/// A primitive's attributes: output scales, zero points and post-ops.
+/// A primitive's attributes: output scales, zero points and post-ops. Every primitive upres makes
+/// has a user-managed scratchpad (`DNNLPrimitive`): oneDNN's own is one buffer per thread, made
+/// and sized when a primitive is created, so a primitive created on one thread and run on another,
+/// or destroyed on another, reads a buffer that is too small or freed.
 final class DNNLAttributes {
     let handle: dnnl_primitive_attr_t
 
@@ -42,6 +48,7 @@ final class DNNLAttributes {
         var a: dnnl_primitive_attr_t? = nil
         try dnnl(dnnl_primitive_attr_create(&a), "attr")
         handle = a!
+        try dnnl(dnnl_primitive_attr_set_scratchpad_mode(handle, dnnl_scratchpad_mode_user), "scratchpad mode")
     }
     deinit { dnnl_primitive_attr_destroy(handle) }
 

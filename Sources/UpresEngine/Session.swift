@@ -102,6 +102,22 @@ public final class Session {
         }
         // Final output to the caller's f32 NCHW buffer.
         try addReorder(from: values[graph.output], to: userOutput, kind: "output", node: graph.output)
+        try shareScratchpad()
+    }
+
+    /// One scratchpad buffer for all steps (they run one after another), as large as the
+    /// largest step needs, passed to every step that needs one.
+    private func shareScratchpad() throws {
+        let size = steps.compactMap { $0.primitive?.scratchpadSize }.max() ?? 0
+        guard size > 0 else { return }
+        let buffer = AlignedBuffer(size: size)
+        keep.append(buffer)
+        for k in steps.indices {
+            guard let p = steps[k].primitive, p.scratchpadSize > 0 else { continue }
+            let memory = try DNNLMemory(p.scratchpad, ctx, handle: buffer.pointer)
+            keep.append(memory)
+            steps[k].args.append(arg(DNNL_ARG_SCRATCHPAD, memory))
+        }
     }
 
     static func dims(_ s: Tensor.Shape) -> [Int] { [s.n, s.c, s.h, s.w] }
