@@ -26,7 +26,9 @@ let package = Package(
         .target(name: "CMediaShims", dependencies: ["CFFmpeg"]),
         .target(name: "CEngineShims", dependencies: ["CDNNL"]),
         .target(name: "CTerminalShims", dependencies: ["CNcurses"]),
-        // Media I/O: demux, decode, scale, encode, mux (FFmpeg).
+        // Media I/O (FFmpeg): demux, decode, scale, encode, mux, and the media decisions a job takes
+        // from them (working and measured formats, deinterlacing, source ranges, stream
+        // conversions, segment files), so no layer above touches an FFmpeg struct.
         .target(name: "UpresMedia", dependencies: ["CMediaShims", "CFFmpeg"]),
         // Model files embedded in the binary (.incbin of Sources/CUpresModels/models/*.safetensors).
         .target(name: "CUpresModels", exclude: ["models"], cSettings: [.headerSearchPath("models")]),

@@ -1,3 +1,4 @@
+import UpresMedia
 import Foundation
 
 /// Cheap identity of an input file: size, modification time and hashes of its first and

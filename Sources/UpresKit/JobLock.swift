@@ -1,3 +1,4 @@
+import UpresMedia
 import Foundation
 
 /// An exclusive lock on a job's work folder (`flock`), so a second upres on the same output

@@ -59,7 +59,7 @@ public struct JobPlan {
         guard par.pointee.width > 0, par.pointee.height > 0, srcFormat != AV_PIX_FMT_NONE else {
             throw fail("video stream #\(videoStream) has no decodable picture size or pixel format")
         }
-        do { decodePlan = try DecodePlan(settings: settings, input: input, stream: videoStream) } catch { throw fail("\(error)") }
+        do { decodePlan = try DecodePlan(range: settings.range, deinterlace: settings.deinterlace, input: input, stream: videoStream) } catch { throw fail("\(error)") }
         sourceFormat = VideoFormat(width: par.pointee.width, height: par.pointee.height, pixelFormat: srcFormat,
                                    sampleAspectRatio: av_guess_sample_aspect_ratio(input.context, st, nil),
                                    colour: ColourDescription(parameters: par),

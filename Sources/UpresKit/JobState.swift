@@ -1,3 +1,4 @@
+import UpresMedia
 import Foundation
 
 /// What a resumable job has done, in `state.json` of its work folder (written atomically).

@@ -67,17 +67,17 @@ public enum OutputNaming {
 
     /// The encoder upscaling to this container uses when `--codec` is not given.
     public static func defaultEncoder(for muxerName: String, fileExtension ext: String) -> String? {
-        if muxerName == "yuv4mpegpipe" { return "wrapped_avframe" }   // raw frames (.y4m)
-        if muxerName == "webm" { return "libvpx-vp9" }                // also for -f webm
-        switch ext.lowercased() {
-        case "png", "apng": return "png"
-        case "jpg", "jpeg": return "mjpeg"
-        case "webm": return "libvpx-vp9"
-        case "tif", "tiff": return "tiff"
-        case "bmp": return "bmp"
-        case "webp": return "libwebp"
-        default:
-            return ["image2", "image2pipe"].contains(muxerName) ? "png" : "libx264"
-        }
+        EncoderChoice.usual(for: muxerName, fileExtension: ext)
+    }
+}
+
+extension OutputNaming {
+    /// `NAME.upres-x2.EXT`, or for a range `NAME.upres-x2.1s-3s.EXT`: a trial of a few seconds
+    /// never takes the name of the whole file's output (which a later run would skip as done).
+    public static func defaultOutput(for input: String, size: TargetSize, range: SourceRange?) -> String {
+        let whole = defaultOutput(for: input, size: size)
+        guard let range else { return whole }
+        let path = whole as NSString
+        return path.deletingPathExtension + ".\(range.label)." + path.pathExtension
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import UpresKit
+import UpresMedia
 
 /// Batch inputs and outputs: folders (optionally recursive) and quoted glob patterns expand to
 /// the video and image files in them; `-o` may name an output folder, with file names from a

@@ -1,5 +1,6 @@
 import ArgumentParser
 import UpresKit
+import UpresMedia
 
 extension DeinterlaceMode: ExpressibleByArgument {}
 

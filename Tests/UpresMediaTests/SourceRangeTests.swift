@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import UpresKit
+@testable import UpresMedia
 
 @Suite("Time syntax of --start/--duration/--to")
 struct SourceRangeTests {

@@ -1,16 +1,5 @@
 import Foundation
 import CFFmpeg
-import UpresMedia
-
-/// `-` as a file name: standard input (`upres - ...`) or standard output (`-o - -f NAME`). A pipe
-/// is read or written once, in order, never seeked: such jobs run in one pass (no segments, no
-/// work folder, nothing to resume) and the checks for existing files do not apply.
-public enum StandardStream {
-    public static let name = "-"
-    public static func isPipe(_ path: String) -> Bool { path == name }
-    /// The FFmpeg URL for the stream (`pipe:0` / `pipe:1`).
-    public static func url(reading: Bool) -> String { reading ? "pipe:0" : "pipe:1" }
-}
 
 /// The output container: chosen by `-f NAME` or by the output's extension, with what some
 /// muxers need besides streams (options, pixel formats).
@@ -22,14 +11,14 @@ public enum OutputContainer {
     public static func exists(_ name: String) -> Bool { muxer(named: name) != nil }
 
     /// By FFmpeg's name (`matroska`, `mpegts`), else by an extension (`mkv`, `ts`, `y4m`).
-    static func muxer(named name: String) -> UnsafePointer<AVOutputFormat>? {
+    public static func muxer(named name: String) -> UnsafePointer<AVOutputFormat>? {
         if let m = av_guess_format(name, nil, nil), String(cString: m.pointee.name) == name { return m }
         guard !name.isEmpty, !name.contains("/"), !name.contains("%") else { return nil }
         return av_guess_format(nil, "x.\(name)", nil)
     }
 
     /// The muxer for `output`: the one `format` names, else the one its extension implies.
-    static func muxer(for output: String, format: String?) throws -> UnsafePointer<AVOutputFormat> {
+    public static func muxer(for output: String, format: String?) throws -> UnsafePointer<AVOutputFormat> {
         if let format {
             guard let m = muxer(named: format) else {
                 throw MediaInputError("unknown container format '\(format)' for -f/--format (e.g. "
@@ -52,9 +41,9 @@ public enum OutputContainer {
     /// Options for `avformat_write_header`: MP4 puts its index first in a file (`faststart`) and
     /// is fragmented into a pipe; an image name is rewritten per frame (`update`); YUV4MPEG takes
     /// FFmpeg's deeper-than-8-bit extensions.
-    static func muxOptions(format: String, target: String, segment: Bool, imageMuxer: Bool) -> [(String, String)] {
+    public static func muxOptions(format: String, target: String, segment: Bool, imageMuxer: Bool) -> [(String, String)] {
         var options: [(String, String)] = []
-        if imageMuxer && !OutputNaming.isSequencePattern(target) { options.append(("update", "1")) }
+        if imageMuxer && !ImageSequence.isPattern(target) { options.append(("update", "1")) }
         if ["mp4", "mov", "ipod", "3gp"].contains(format) && !segment {
             options.append(("movflags", StandardStream.isPipe(target) ? "+frag_keyframe+empty_moov+default_base_moof" : "+faststart"))
         }
@@ -63,19 +52,19 @@ public enum OutputContainer {
     }
 
     /// Where a one-pass job's packets go: the file, or for YUV4MPEG a `FrameNumbering` in front.
-    static func sink(_ out: OutputFile) -> PacketSink {
+    public static func sink(_ out: OutputFile) -> PacketSink {
         holdsVideoOnly(out.formatName) ? FrameNumbering(out) : out
     }
 
     /// YUV4MPEG states the frame rate as its stream's time base: make that 1/fps (it keeps no
     /// timestamps; frames follow one another, `FrameNumbering`).
-    static func setFrameTimeBase(_ stream: UnsafeMutablePointer<AVStream>, format: String, frameRate: AVRational) {
+    public static func setFrameTimeBase(_ stream: UnsafeMutablePointer<AVStream>, format: String, frameRate: AVRational) {
         guard format == "yuv4mpegpipe", frameRate.num > 0, frameRate.den > 0 else { return }
         stream.pointee.time_base = av_inv_q(frameRate)
     }
 
     /// Containers of one video stream and nothing else (YUV4MPEG).
-    static func holdsVideoOnly(_ muxer: String) -> Bool { muxer == "yuv4mpegpipe" }
+    public static func holdsVideoOnly(_ muxer: String) -> Bool { muxer == "yuv4mpegpipe" }
 
     /// The pixel formats a muxer itself limits the video to, whatever the encoder takes (nil: no
     /// limit). YUV4MPEG: planar YUV and grey, 8 to 16 bits.
@@ -101,7 +90,7 @@ public enum OutputContainer {
 
     /// Checks the encoder against what the container holds beyond `avformat_query_codec` (which
     /// YUV4MPEG does not answer) and returns the pixel format to encode in.
-    static func check(codec: UnsafePointer<AVCodec>, pixelFormat: AVPixelFormat, muxer: String,
+    public static func check(codec: UnsafePointer<AVCodec>, pixelFormat: AVPixelFormat, muxer: String,
                       explicitPixelFormat: Bool) throws -> AVPixelFormat {
         if muxer == "yuv4mpegpipe" && codec.pointee.id != AV_CODEC_ID_WRAPPED_AVFRAME {
             throw MediaInputError("the yuv4mpegpipe container holds raw frames only: leave out --codec")

@@ -1,8 +1,7 @@
 import CFFmpeg
-import UpresMedia
 
 /// Picks the video encoder when `--codec` is not given: the container's usual one
-/// (`OutputNaming.defaultEncoder`), unless it would lose what the source has — an alpha
+/// (`usual`), unless it would lose what the source has — an alpha
 /// plane, or bits per sample — and another encoder the container holds keeps it. Each change
 /// of encoder comes with a note saying why; what is still lost is said before the job starts.
 public struct EncoderChoice {
@@ -16,7 +15,7 @@ public struct EncoderChoice {
     public static func choose(muxer: UnsafePointer<AVOutputFormat>, fileExtension ext: String,
                               source: AVPixelFormat, sourceCodec: AVCodecID, sourceHasAlpha: Bool) -> EncoderChoice {
         let muxerName = String(cString: muxer.pointee.name)
-        let usual = OutputNaming.defaultEncoder(for: muxerName, fileExtension: ext) ?? "libx264"
+        let usual = usual(for: muxerName, fileExtension: ext) ?? "libx264"
         guard let usualCodec = EncoderCatalog.find(usual) else { return EncoderChoice(codecName: usual) }
         let depth = PixelFormat.bitDepth(source)
 
@@ -45,6 +44,22 @@ public struct EncoderChoice {
             }
         }
         return EncoderChoice(codecName: usual)
+    }
+
+    /// The container's usual encoder (by muxer, then by file extension).
+    public static func usual(for muxerName: String, fileExtension ext: String) -> String? {
+        if muxerName == "yuv4mpegpipe" { return "wrapped_avframe" }   // raw frames (.y4m)
+        if muxerName == "webm" { return "libvpx-vp9" }                // also for -f webm
+        switch ext.lowercased() {
+        case "png", "apng": return "png"
+        case "jpg", "jpeg": return "mjpeg"
+        case "webm": return "libvpx-vp9"
+        case "tif", "tiff": return "tiff"
+        case "bmp": return "bmp"
+        case "webp": return "libwebp"
+        default:
+            return ["image2", "image2pipe"].contains(muxerName) ? "png" : "libx264"
+        }
     }
 
     /// Encoders that keep alpha and that players expect in each container (none for MP4).

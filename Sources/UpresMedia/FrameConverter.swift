@@ -1,5 +1,4 @@
 import CFFmpeg
-import UpresMedia
 
 /// Converts frames of any size and pixel format to one target format with swscale (Lanczos
 /// where the size or chroma changes), reading each frame's own colour tags (filled from the

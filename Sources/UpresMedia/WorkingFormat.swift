@@ -1,5 +1,4 @@
 import CFFmpeg
-import UpresMedia
 
 /// The pixel format an SR network runs in, and the conversions in and out of it.
 ///
@@ -82,7 +81,7 @@ public enum WorkingFormat {
 
     /// `a` has the planes, chroma subsampling and alpha of `b` at a greater bit depth (neither
     /// RGB nor full-range "J").
-    static func deeper(_ a: AVPixelFormat, than b: AVPixelFormat) -> Bool {
+    public static func deeper(_ a: AVPixelFormat, than b: AVPixelFormat) -> Bool {
         PixelFormat.bitDepth(a) > PixelFormat.bitDepth(b) && PixelFormat.planeCount(a) == PixelFormat.planeCount(b)
             && PixelFormat.chromaShift(a) == PixelFormat.chromaShift(b) && hasAlpha(a) == hasAlpha(b)
             && !PixelFormat.isRGB(a) && !PixelFormat.isRGB(b) && !PixelFormat.isFullRangeJPEG(b)

@@ -1,7 +1,6 @@
 import Foundation
 import CFFmpeg
 import CMediaShims
-import UpresMedia
 
 /// How decoded source frames become the frames the upscaler sees: the part of the file a job
 /// works on (`SourceRange`), whether they are deinterlaced first (`DeinterlaceSetup`), and the
@@ -12,15 +11,16 @@ public struct DecodePlan: Sendable {
     let sourceTimeBase: AVRational
     /// The time base of the frames after deinterlacing: the upscaler's, the encoder's.
     public let timeBase: AVRational
-    let sourceFrameRate: AVRational
+    public let sourceFrameRate: AVRational
 
-    init(settings: JobSettings, input: InputFile, stream: Int) throws {
-        if settings.range != nil && StandardStream.isPipe(input.path) {
+    /// - Parameters: range: `--start/--duration/--to`; deinterlace: `--deinterlace`.
+    public init(range sourceRange: SourceRange?, deinterlace mode: DeinterlaceMode, input: InputFile, stream: Int) throws {
+        if sourceRange != nil && StandardStream.isPipe(input.path) {
             throw MediaInputError("--start, --duration and --to need an input file that can be read twice and "
                                   + "seeked, not a pipe (cut it upstream, e.g. ffmpeg -ss S -t D ... -f nut -)")
         }
-        range = try settings.range.map { try ResolvedRange($0, input: input, stream: stream) }
-        deinterlace = try DeinterlaceSetup.plan(settings.deinterlace, input: input, stream: stream)
+        range = try sourceRange.map { try ResolvedRange($0, input: input, stream: stream) }
+        deinterlace = try DeinterlaceSetup.plan(mode, input: input, stream: stream)
         let st = input.stream(stream)
         sourceTimeBase = st.pointee.time_base
         timeBase = deinterlace?.rate == .field ? av_mul_q(sourceTimeBase, AVRational(num: 1, den: 2)) : sourceTimeBase
@@ -31,14 +31,14 @@ public struct DecodePlan: Sendable {
     public var framesPerSourceFrame: Int { deinterlace?.rate == .field ? 2 : 1 }
 
     /// A source frame rate as the output has it.
-    func rate(_ r: AVRational) -> AVRational {
+    public func rate(_ r: AVRational) -> AVRational {
         framesPerSourceFrame == 2 && r.num > 0 && r.den > 0 ? av_mul_q(r, AVRational(num: 2, den: 1)) : r
     }
 
     /// What this plan changes in the output's frames: part of a resumable job's identity, so a
     /// different range or deinterlacing never resumes a job made without it. Empty for the
     /// whole file, not deinterlaced.
-    var identity: String {
+    public var identity: String {
         var parts: [String] = []
         if let d = deinterlace { parts.append("bwdif:\(d.filterArgs)") }
         if let r = range { parts.append("range:\(r.startMicros)-\(r.endMicros.map(String.init) ?? "end")") }
@@ -47,7 +47,7 @@ public struct DecodePlan: Sendable {
 
     /// The frames one pass keeps: the segment's (source time base; nil = open) within the range,
     /// in the plan's time base.
-    func window(segmentStart: Int64?, segmentEnd: Int64?) -> FrameWindow {
+    public func window(segmentStart: Int64?, segmentEnd: Int64?) -> FrameWindow {
         let start = [segmentStart, range?.startPts].compactMap { $0 }.max()
         let end = [segmentEnd, range?.endPts].compactMap { $0 }.min()
         let toPlan = { (t: Int64) in av_rescale_q(t, sourceTimeBase, timeBase) }
@@ -59,7 +59,7 @@ public struct DecodePlan: Sendable {
     /// frame kept: a deinterlacer needs the frame before it, exactly as one pass over the whole
     /// file would have given it; `copies` (a pass that also copies audio...) seeks a second
     /// earlier so no packet of the range lies before the point it lands on.
-    func seekTarget(segmentStart: Int64?, copies: Bool) -> Int64? {
+    public func seekTarget(segmentStart: Int64?, copies: Bool) -> Int64? {
         guard var t = [segmentStart, range?.startPts].compactMap({ $0 }).max() else { return nil }
         if deinterlace != nil { t -= 1 }
         if copies && range != nil { t -= av_rescale_q(Int64(AV_TIME_BASE), upres_av_time_base_q(), sourceTimeBase) }
@@ -68,15 +68,15 @@ public struct DecodePlan: Sendable {
 
     /// The source pts (source time base) an output frame's pts (plan time base) comes from: at
     /// field rate, the frame both its fields come from. Where a stopped segment is cut.
-    func sourcePts(ofOutput pts: Int64) -> Int64 {
+    public func sourcePts(ofOutput pts: Int64) -> Int64 {
         let t = pts + (range.map { av_rescale_q($0.startPts, sourceTimeBase, timeBase) } ?? 0)
         return framesPerSourceFrame == 2 ? av_rescale_q_rnd(t, timeBase, sourceTimeBase, AV_ROUND_DOWN) : t
     }
 
-    var copyWindow: CopyWindow { CopyWindow(range: range) }
+    public var copyWindow: CopyWindow { CopyWindow(range: range) }
 
     /// A fresh deinterlacer for one pass (nil when the plan does not deinterlace).
-    func makeDeinterlacer(pixelFormat: AVPixelFormat) -> FrameDeinterlacer? {
+    public func makeDeinterlacer(pixelFormat: AVPixelFormat) -> FrameDeinterlacer? {
         deinterlace.map { FrameDeinterlacer(setup: $0, sourceTimeBase: sourceTimeBase, frameRate: sourceFrameRate,
                                             timeBase: timeBase, pixelFormat: pixelFormat) }
     }
@@ -84,16 +84,16 @@ public struct DecodePlan: Sendable {
 
 /// The frames a pass keeps, `start <= pts < end` in the plan's time base; kept frames are
 /// shifted so the range starts at 0.
-struct FrameWindow {
-    var start: Int64?
-    var end: Int64?
+public struct FrameWindow {
+    public var start: Int64?
+    public var end: Int64?
     /// A decoded frame (source time base) at or after this ends the pass.
-    var sourceEnd: Int64?
-    var shift: Int64
+    public var sourceEnd: Int64?
+    public var shift: Int64
 
-    enum Verdict { case before, inside, after }
+    public enum Verdict { case before, inside, after }
 
-    func admit(_ frame: Frame) -> Verdict {
+    public func admit(_ frame: Frame) -> Verdict {
         if let start, frame.pts < start { return .before }
         if let end, frame.pts >= end { return .after }
         frame.pts -= shift
@@ -104,7 +104,7 @@ struct FrameWindow {
 extension KeyframeIndex {
     /// The index of a range only: packets from the keyframe before its start (one seek) up to
     /// its end, times within it. Frame counts are of output frames.
-    static func scan(_ path: String, stream: Int, plan: DecodePlan) throws -> KeyframeIndex {
+    public static func scan(_ path: String, stream: Int, plan: DecodePlan) throws -> KeyframeIndex {
         guard let range = plan.range else {
             var index = try scan(path, stream: stream)
             index.framesPerPacket = plan.framesPerSourceFrame
@@ -131,26 +131,5 @@ extension KeyframeIndex {
         index.times.sort()
         index.keyframes.sort()
         return index
-    }
-}
-
-extension UpscaleJob {
-    /// The frames the output should have: the container's count (or its estimate from duration
-    /// and frame rate), of the range only, twice as many at field rate.
-    public var expectedFrames: InputFile.FrameCount? {
-        let factor = decodePlan.framesPerSourceFrame
-        guard let range = decodePlan.range else {
-            return input.expectedFrames(stream: videoStream).map { .init(count: $0.count * factor, exact: $0.exact) }
-        }
-        let rate = decodePlan.sourceFrameRate
-        guard rate.num > 0, rate.den > 0, let seconds = range.seconds(fileDuration: input.durationSeconds) else { return nil }
-        return .init(count: Int((seconds * av_q2d(rate)).rounded()) * factor, exact: false)
-    }
-
-    /// `expectedFrames`, counted exactly for a range (a quick scan of its packets).
-    public func countFrames() throws -> InputFile.FrameCount? {
-        guard decodePlan.range != nil else { return expectedFrames }
-        let index = try KeyframeIndex.scan(settings.input, stream: videoStream, plan: decodePlan)
-        return .init(count: index.frames(from: nil, to: nil), exact: true)
     }
 }

@@ -1,6 +1,5 @@
 import Foundation
 import CFFmpeg
-import UpresMedia
 
 /// The decoded frames of a file's main video stream, one at a time, with the job's timestamp
 /// rules (best-effort pts, re-timed when missing or out of order); `seek` for a frame at a time.
@@ -31,7 +30,7 @@ public final class FrameSource {
         self.path = path
         func fail(_ m: String) -> JobError { JobError(file: path, message: m) }
         var isDir: ObjCBool = false
-        if !OutputNaming.isSequencePattern(path) {
+        if !ImageSequence.isPattern(path) {
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else { throw fail("no such file") }
             if isDir.boolValue { throw fail("is a directory, not a video or image file") }
             guard FileManager.default.isReadableFile(atPath: path) else { throw fail("permission denied") }

@@ -29,5 +29,6 @@ public struct JobError: Error, CustomStringConvertible, Sendable {
 
 /// The run was stopped on request (Ctrl-C); nothing was written.
 public struct JobInterrupted: Error, CustomStringConvertible, Sendable {
+    public init() {}
     public var description: String { "interrupted" }
 }

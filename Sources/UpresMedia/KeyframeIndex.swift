@@ -1,18 +1,17 @@
 import Foundation
-import UpresMedia
 
 /// The video stream's keyframes and packet times, read without decoding (a quick scan).
-struct KeyframeIndex {
+public struct KeyframeIndex {
     var keyframes: [Int64] = []
     /// Presentation times of every video packet, sorted: frame counts per segment.
-    var times: [Int64] = []
+    public var times: [Int64] = []
     /// Output frames per packet (2 when deinterlacing to one frame per field).
     var framesPerPacket = 1
     /// Decode times go back somewhere (a spliced or concatenated file): frames cannot be told
     /// apart by time, so the video is one segment (cut by no boundary, done in one pass).
-    var jumpsBack = false
+    public var jumpsBack = false
 
-    static func scan(_ path: String, stream: Int) throws -> KeyframeIndex {
+    public static func scan(_ path: String, stream: Int) throws -> KeyframeIndex {
         let input = try InputFile(path: path)
         let packet = Packet()
         var index = KeyframeIndex()
@@ -40,7 +39,7 @@ struct KeyframeIndex {
     /// Segment boundaries at keyframes, every `seconds` of source at least (deterministic from
     /// the input). Segment i covers [b[i-1], b[i]); the first starts at the file's start, the
     /// last runs to its end. `from`, `to`: boundaries inside [from, to) only (parts of a segment).
-    func boundaries(every seconds: Double, timeBase: Rational, from: Int64? = nil, to: Int64? = nil) -> [Int64] {
+    public func boundaries(every seconds: Double, timeBase: Rational, from: Int64? = nil, to: Int64? = nil) -> [Int64] {
         guard let first = from ?? times.first, !jumpsBack else { return [] }
         let step = Int64(max(1, seconds / timeBase.doubleValue))
         var out: [Int64] = []
@@ -54,7 +53,7 @@ struct KeyframeIndex {
 
     /// Boundaries for `count` segments of about equal frame counts, each at the first keyframe at
     /// or after its share (fewer when the input has too few keyframes: the last segments are empty).
-    func boundaries(count: Int) -> [Int64] {
+    public func boundaries(count: Int) -> [Int64] {
         guard count > 1, let first = times.first, !jumpsBack else { return [] }
         var out: [Int64] = []
         for i in 1..<count {
@@ -65,7 +64,7 @@ struct KeyframeIndex {
         return out
     }
 
-    func frames(from start: Int64?, to end: Int64?) -> Int {
+    public func frames(from start: Int64?, to end: Int64?) -> Int {
         times.filter { t in (start.map { t >= $0 } ?? true) && (end.map { t < $0 } ?? true) }.count * framesPerPacket
     }
 }

@@ -1,13 +1,14 @@
-import UpresMedia
 
 /// Keeps source timestamps: best-effort pts from the decoder, a synthesised one only when
 /// a frame has none, and strictly increasing values (encoders and muxers need that).
-struct FrameTimeline {
-    private(set) var adjustedTimestamps = 0
+public struct FrameTimeline {
+    public private(set) var adjustedTimestamps = 0
     private var lastPts: Int64? = nil
     private var lastDuration: Int64 = 0
 
-    mutating func assignTimestamp(to frame: Frame, timeBase: Rational, frameRate: Rational) {
+    public init() {}
+
+    public mutating func assignTimestamp(to frame: Frame, timeBase: Rational, frameRate: Rational) {
         var pts = frame.bestEffortTimestamp
         if pts == noTimestamp { pts = frame.pts }
         let nominal: Int64 = frameRate.num > 0

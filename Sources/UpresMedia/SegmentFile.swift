@@ -1,9 +1,8 @@
 import Foundation
 import CFFmpeg
-import UpresMedia
 
 /// Where the encode stage puts its packets: the output file's muxer, or a segment file.
-protocol PacketSink: AnyObject {
+public protocol PacketSink: AnyObject {
     func write(_ packet: Packet) throws
     var bytesWritten: Int64 { get }
 }
@@ -12,7 +11,7 @@ extension OutputFile: PacketSink {}
 
 /// The video stream parameters a segment's encoder produced (what the join's output stream
 /// needs), stored in the segment file: the join then needs no encoder of its own.
-enum StreamParameters {
+public enum StreamParameters {
     static func encode(_ p: UnsafePointer<AVCodecParameters>, timeBase: AVRational) -> Data {
         let c = p.pointee
         let values: [Int64] = [Int64(c.codec_type.rawValue), Int64(c.codec_id.rawValue), Int64(c.codec_tag), Int64(c.format),
@@ -32,7 +31,7 @@ enum StreamParameters {
 
     /// Fills `p`; returns the packets' time base.
     @discardableResult
-    static func decode(_ d: Data, into p: UnsafeMutablePointer<AVCodecParameters>) throws -> AVRational {
+    public static func decode(_ d: Data, into p: UnsafeMutablePointer<AVCodecParameters>) throws -> AVRational {
         guard d.count >= count * 8 else { throw MediaInputError("segment stream parameters are truncated") }
         let v = (0..<count).map { i in d.withUnsafeBytes { Int64(littleEndian: $0.loadUnaligned(fromByteOffset: i * 8, as: Int64.self)) } }
         let extra = Int(v[20])
@@ -69,7 +68,7 @@ enum StreamParameters {
     }
 
     /// The packets' time base alone.
-    static func timeBase(_ d: Data) throws -> AVRational {
+    public static func timeBase(_ d: Data) throws -> AVRational {
         guard d.count >= count * 8 else { throw MediaInputError("segment stream parameters are truncated") }
         let v = { (i: Int) in d.withUnsafeBytes { Int64(littleEndian: $0.loadUnaligned(fromByteOffset: i * 8, as: Int64.self)) } }
         return AVRational(num: Int32(v(21)), den: Int32(v(22)))
@@ -82,13 +81,13 @@ enum StreamParameters {
 /// "UPRESSEG3\n", parameters size (Int32 LE) and bytes (`StreamParameters`), then per packet:
 /// pts, dts, duration (Int64 LE), flags, size (Int32 LE), payload, then the packet's side data
 /// (VP9 alpha travels there): count (Int32 LE), and per entry type and size (Int32 LE), bytes.
-final class SegmentFileWriter: PacketSink {
+public final class SegmentFileWriter: PacketSink {
     static let magic = Array("UPRESSEG3\n".utf8)
     private let handle: FileHandle
     private let path: String
     private var written: Int64 = 0
 
-    init(path: String, parameters: UnsafePointer<AVCodecParameters>, timeBase: AVRational) throws {
+    public init(path: String, parameters: UnsafePointer<AVCodecParameters>, timeBase: AVRational) throws {
         self.path = path
         let params = StreamParameters.encode(parameters, timeBase: timeBase)
         var head = Data(SegmentFileWriter.magic)
@@ -103,7 +102,7 @@ final class SegmentFileWriter: PacketSink {
         written = Int64(head.count)
     }
 
-    func write(_ packet: Packet) throws {
+    public func write(_ packet: Packet) throws {
         let p = packet.pointer.pointee
         var header = Data(capacity: 32)
         for v in [p.pts, p.dts, p.duration] { withUnsafeBytes(of: v.littleEndian) { header.append(contentsOf: $0) } }
@@ -134,10 +133,10 @@ final class SegmentFileWriter: PacketSink {
         }
     }
 
-    var bytesWritten: Int64 { written }
+    public var bytesWritten: Int64 { written }
 
     /// Flushes to disk (a renamed segment is complete even after a power loss) and closes.
-    func finish() throws {
+    public func finish() throws {
         let synced = fsync(handle.fileDescriptor) == 0 ? 0 : errno
         try? handle.close()
         if synced != 0 { throw JobError(file: path, action: "cannot finish a segment", systemError: synced) }
@@ -145,14 +144,14 @@ final class SegmentFileWriter: PacketSink {
 }
 
 /// Reads a segment file's packets back, in order.
-final class SegmentFileReader {
+public final class SegmentFileReader {
     private let data: Data
     private var offset: Int
     let path: String
     /// The stream parameters stored at the start (`StreamParameters`).
-    let parameters: Data
+    public let parameters: Data
 
-    init(path: String) throws {
+    public init(path: String) throws {
         self.path = path
         let m = SegmentFileWriter.magic.count
         guard let d = FileManager.default.contents(atPath: path), d.starts(with: SegmentFileWriter.magic), d.count >= m + 4 else {
@@ -166,7 +165,7 @@ final class SegmentFileReader {
     }
 
     /// Fills `packet` with the next one; false at the end.
-    func read(into packet: Packet) throws -> Bool {
+    public func read(into packet: Packet) throws -> Bool {
         packet.unref()
         guard offset < data.count else { return false }
         guard offset + 32 <= data.count else { throw JobError(file: path, message: "truncated segment; rerun with --restart") }
@@ -211,7 +210,7 @@ extension SegmentFileReader {
     /// Writes one segment file holding the packets of `parts` (segment files from the same encoder
     /// settings, in order) with the first part's stream parameters, as `join` reads several files;
     /// copied in chunks, flushed to disk.
-    static func concatenate(_ parts: [URL], into path: String) throws {
+    public static func concatenate(_ parts: [URL], into path: String) throws {
         guard FileManager.default.createFile(atPath: path, contents: nil), let out = FileHandle(forWritingAtPath: path) else {
             throw JobError(file: path, action: "cannot create a segment file", systemError: errno)
         }

@@ -1,7 +1,6 @@
 import Foundation
 import CFFmpeg
 import CMediaShims
-import UpresMedia
 
 /// `--start`/`--duration`/`--to`: the part of the source a job works on, in seconds from the
 /// start of the file (as `ffmpeg -ss S -t D` counts). The output starts at 0.
@@ -76,13 +75,13 @@ public struct RangeError: Error, CustomStringConvertible, Sendable {
 /// in the video stream's time base.
 public struct ResolvedRange: Sendable {
     public let range: SourceRange
-    let startMicros: Int64
-    let endMicros: Int64?
-    let startPts: Int64
-    let endPts: Int64?
+    public let startMicros: Int64
+    public let endMicros: Int64?
+    public let startPts: Int64
+    public let endPts: Int64?
 
     /// Refuses a start at or beyond the end of the video.
-    init(_ range: SourceRange, input: InputFile, stream: Int) throws {
+    public init(_ range: SourceRange, input: InputFile, stream: Int) throws {
         self.range = range
         let ctx = input.context.pointee
         let origin = ctx.start_time != noTimestamp ? ctx.start_time : 0
@@ -98,7 +97,7 @@ public struct ResolvedRange: Sendable {
     }
 
     /// Seconds of the source the range covers (clipped to the file), when known.
-    func seconds(fileDuration: Double?) -> Double? {
+    public func seconds(fileDuration: Double?) -> Double? {
         let end = [range.end, fileDuration].compactMap { $0 }.min()
         return end.map { max(0, $0 - range.start) }
     }
@@ -106,16 +105,17 @@ public struct ResolvedRange: Sendable {
 
 /// Stream copies (audio, subtitles...) of a range: packets that start inside it, shifted so
 /// the output starts at 0, as `ffmpeg -ss S -t D -c copy` does.
-struct CopyWindow {
+public struct CopyWindow {
     let range: ResolvedRange?
+    public init(range: ResolvedRange?) { self.range = range }
     /// Packets are interleaved by time within a few seconds: once one is this far past the end,
     /// no packet of the range is left to read.
     static let interleaveMargin: Int64 = 10 * Int64(AV_TIME_BASE)
 
-    enum Verdict { case keep, drop, end }
+    public enum Verdict { case keep, drop, end }
 
     /// Judges a packet of a copied stream (timestamps in `timeBase`) and, when kept, shifts it.
-    func admit(_ packet: Packet, timeBase: AVRational) -> Verdict {
+    public func admit(_ packet: Packet, timeBase: AVRational) -> Verdict {
         guard let range else { return .keep }
         let t = packet.pts != noTimestamp ? packet.pts : packet.dts
         guard t != noTimestamp else { return .drop }
@@ -132,7 +132,7 @@ struct CopyWindow {
     }
 
     /// Positions a demuxer a little before the range, so every packet in it is still ahead.
-    func seek(_ input: InputFile) {
+    public func seek(_ input: InputFile) {
         guard let range else { return }
         let origin = input.context.pointee.start_time != noTimestamp ? input.context.pointee.start_time : 0
         let target = max(origin, range.startMicros - CopyWindow.interleaveMargin)
@@ -143,7 +143,7 @@ struct CopyWindow {
     }
 
     /// Clips and shifts the output's chapters to the range; drops those outside it.
-    func clipChapters(_ ctx: UnsafeMutablePointer<AVFormatContext>) {
+    public func clipChapters(_ ctx: UnsafeMutablePointer<AVFormatContext>) {
         guard let range, let list = ctx.pointee.chapters else { return }
         var kept = 0
         let q = upres_av_time_base_q()
@@ -162,16 +162,5 @@ struct CopyWindow {
             kept += 1
         }
         ctx.pointee.nb_chapters = UInt32(kept)
-    }
-}
-
-extension OutputNaming {
-    /// `NAME.upres-x2.EXT`, or for a range `NAME.upres-x2.1s-3s.EXT`: a trial of a few seconds
-    /// never takes the name of the whole file's output (which a later run would skip as done).
-    public static func defaultOutput(for input: String, size: TargetSize, range: SourceRange?) -> String {
-        let whole = defaultOutput(for: input, size: size)
-        guard let range else { return whole }
-        let path = whole as NSString
-        return path.deletingPathExtension + ".\(range.label)." + path.pathExtension
     }
 }

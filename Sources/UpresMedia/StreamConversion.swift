@@ -1,5 +1,4 @@
 import CFFmpeg
-import UpresMedia
 
 /// A stream, other than the upscaled video, that the output container cannot hold as it is,
 /// converted to a codec it does hold: audio re-encoded (AAC for MP4/MOV, Opus for WebM...),
@@ -10,19 +9,19 @@ import UpresMedia
 ///     case .success(let c): try c.configure(ost)   // then c.send(packet) / c.finish for its packets
 ///     case .failure(let skip): warn(skip.reason)
 ///     }
-final class StreamConversion {
+public final class StreamConversion {
     private enum Transcoder {
         case audio(AudioTranscoder)
         case subtitles(SubtitleTranscoder)
     }
     private let transcoder: Transcoder
     /// For the job's warnings: what was converted into what, and why.
-    let summary: String
+    public let summary: String
     /// "audio stream #1".
     private let label: String
 
-    struct Skip: Error {
-        let reason: String
+    public struct Skip: Error {
+        public let reason: String
     }
 
     /// Encoders tried in order; the first the container holds is used.
@@ -39,7 +38,7 @@ final class StreamConversion {
     /// muxer itself takes it (`MuxerTrial`: MOV refuses Opus, MP4 FLAC, AVI text subtitles when
     /// they start, though their tables list them). MPEG-TS takes anything, writing what it has
     /// no stream type for as private data nobody reads back: only its known codecs count.
-    static func holds(_ ist: UnsafeMutablePointer<AVStream>, in out: OutputFile) -> Bool {
+    public static func holds(_ ist: UnsafeMutablePointer<AVStream>, in out: OutputFile) -> Bool {
         let par = ist.pointee.codecpar!
         guard out.canHold(codec: par.pointee.codec_id) != false else { return false }
         if out.formatName == "mpegts" && [AVMEDIA_TYPE_AUDIO, AVMEDIA_TYPE_SUBTITLE].contains(par.pointee.codec_type) {
@@ -65,7 +64,7 @@ final class StreamConversion {
     }
 
     /// The conversion of input stream `index` for `out`, or why there is none.
-    static func plan(_ ist: UnsafeMutablePointer<AVStream>, index: Int, into out: OutputFile) -> Result<StreamConversion, Skip> {
+    public static func plan(_ ist: UnsafeMutablePointer<AVStream>, index: Int, into out: OutputFile) -> Result<StreamConversion, Skip> {
         let par = ist.pointee.codecpar!
         let type = par.pointee.codec_type
         let from = MediaNames.codec(par.pointee.codec_id)
@@ -114,7 +113,7 @@ final class StreamConversion {
     }
 
     /// Sets up the output stream: the encoder's parameters and time base.
-    func configure(_ ost: UnsafeMutablePointer<AVStream>) throws {
+    public func configure(_ ost: UnsafeMutablePointer<AVStream>) throws {
         switch transcoder {
         case .audio(let t): try t.parameters(into: ost.pointee.codecpar)
         case .subtitles(let t): try t.parameters(into: ost.pointee.codecpar)
@@ -123,7 +122,7 @@ final class StreamConversion {
     }
 
     /// The time base of the packets `send` and `finish` produce.
-    var timeBase: AVRational {
+    public var timeBase: AVRational {
         switch transcoder {
         case .audio(let t): return t.timeBase
         case .subtitles(let t): return t.timeBase
@@ -131,7 +130,7 @@ final class StreamConversion {
     }
 
     /// Converts a packet of the source stream (in the input stream's time base).
-    func send(_ packet: Packet, emit: (Packet) throws -> Void) throws {
+    public func send(_ packet: Packet, emit: (Packet) throws -> Void) throws {
         switch transcoder {
         case .audio(let t): try t.send(packet, emit: emit)
         case .subtitles(let t): try t.send(packet, emit: emit)
@@ -139,12 +138,12 @@ final class StreamConversion {
     }
 
     /// At the end of the input: what the audio encoder still holds.
-    func finish(emit: (Packet) throws -> Void) throws {
+    public func finish(emit: (Packet) throws -> Void) throws {
         if case .audio(let t) = transcoder { try t.finish(emit: emit) }
     }
 
     /// Damaged packets skipped, for the job's warnings.
-    var warnings: [String] {
+    public var warnings: [String] {
         let n: Int
         switch transcoder {
         case .audio(let t): n = t.undecodable

@@ -1,6 +1,5 @@
 import Foundation
 import CFFmpeg
-import UpresMedia
 
 /// `--deinterlace`: what to do with interlaced sources.
 public enum DeinterlaceMode: String, Sendable, CaseIterable {
@@ -30,7 +29,7 @@ public struct DeinterlaceSetup: Sendable, Equatable {
 
     /// Decides from the stream's field-order tag, else from `idet` on its first frames.
     /// Images are never interlaced; `off` never deinterlaces.
-    static func plan(_ mode: DeinterlaceMode, input: InputFile, stream: Int) throws -> DeinterlaceSetup? {
+    public static func plan(_ mode: DeinterlaceMode, input: InputFile, stream: Int) throws -> DeinterlaceSetup? {
         if mode == .off || input.isImage { return nil }
         let order = input.stream(stream).pointee.codecpar.pointee.field_order
         let rate: Rate = mode == .field ? .field : .frame
@@ -59,7 +58,7 @@ public struct DeinterlaceSetup: Sendable, Equatable {
 /// One pass's deinterlacer: a fresh `bwdif` graph (so a segment's frames depend only on the
 /// frames it decodes: the pass starts decoding before its first frame, see `DecodePlan`).
 /// Frames come out in the plan's time base with their durations set.
-final class FrameDeinterlacer {
+public final class FrameDeinterlacer {
     private let setup: DeinterlaceSetup
     private let sourceTimeBase: AVRational
     private let frameRate: AVRational
@@ -70,7 +69,7 @@ final class FrameDeinterlacer {
     /// (pts, duration) of the frames pushed and not yet out, source time base.
     private var pending: [(pts: Int64, duration: Int64)] = []
 
-    init(setup: DeinterlaceSetup, sourceTimeBase: AVRational, frameRate: AVRational, timeBase: AVRational,
+    public init(setup: DeinterlaceSetup, sourceTimeBase: AVRational, frameRate: AVRational, timeBase: AVRational,
          pixelFormat: AVPixelFormat) {
         self.setup = setup
         self.sourceTimeBase = sourceTimeBase
@@ -81,7 +80,7 @@ final class FrameDeinterlacer {
 
     /// Feeds a decoded frame (timestamps already assigned), or nil at the end of the stream;
     /// hands every frame the filter lets out to `deliver`.
-    func push(_ frame: Frame?, _ deliver: (Frame) throws -> Void) throws {
+    public func push(_ frame: Frame?, _ deliver: (Frame) throws -> Void) throws {
         if let frame {
             if graph == nil {
                 // From the first frame, which is what the decoder really produces.
