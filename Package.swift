@@ -37,7 +37,7 @@ let package = Package(
         // What a running job reports (PipelineStats, tile classes): a leaf, so displays need nothing else.
         .target(name: "UpresProgress"),
         // Upscaler stages and the job that runs a file end to end.
-        .target(name: "UpresKit", dependencies: ["UpresProgress", "UpresMedia", "UpresEngine", "CMediaShims", "CFFmpeg"]),
+        .target(name: "UpresKit", dependencies: ["UpresProgress", "UpresMedia", "UpresEngine"]),
         // Progress rendering as pure functions of a PipelineStats snapshot (no terminal needed).
         .target(name: "UpresTerminal", dependencies: ["UpresProgress"]),
         .executableTarget(name: "upres", dependencies: [

@@ -21,16 +21,13 @@ extension UpscaleJob {
     func join(_ segments: [URL], into path: String, target: String, partial: Bool) throws -> (frames: Int, copied: Int, warnings: [String]) {
         guard !segments.isEmpty else { throw JobError(file: target, message: "internal: no segment to join") }
         let out: OutputFile
-        do { out = try OutputFile(path: path, format: muxer) } catch { throw JobError(file: target, message: "\(error)", cause: error) }
+        do { out = try OutputFile(path: path, format: encoding.muxer) } catch { throw JobError(file: target, message: "\(error)", cause: error) }
         // The video stream's parameters are those the segments' encoders produced (stored in
         // each segment file): the same header a one-pass run writes.
         let first = try SegmentFileReader(path: segments[0].path)
-        let segmentTimeBase = try StreamParameters.timeBase(first.parameters)
-        let streams = try configureOutput(out, target: target, segment: false) { ost in
-            try StreamParameters.decode(first.parameters, into: ost.pointee.codecpar)
-            ost.pointee.codecpar.pointee.codec_tag = 0
-            ost.pointee.time_base = segmentTimeBase
-        }
+        let parameters = try SegmentVideoParameters(first.parameters)
+        let segmentTimeBase = parameters.timeBase
+        let streams = try configureOutput(out, target: target, segment: false, video: parameters)
         let (streamMap, copied) = (streams.map, streams.copied)
         let videoOut = streamMap[videoStream]
         let videoTB = out.stream(videoOut).pointee.time_base

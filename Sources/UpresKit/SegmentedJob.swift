@@ -7,9 +7,9 @@ extension UpscaleJob {
     /// frames in memory) in one pass.
     var usesSegments: Bool {
         settings.segmented && !OutputNaming.isSequencePattern(outputPath)
-            && !["image2", "image2pipe"].contains(String(cString: muxer.pointee.name))
+            && !["image2", "image2pipe"].contains(plan.encoding.muxerName)
             && !StandardStream.isPipe(settings.input) && !StandardStream.isPipe(outputPath)
-            && encoderCodec.pointee.id != CodecID.wrappedFrame
+            && !plan.encoding.isWrappedFrame
     }
 
     /// The job's work folder beside the output: `.NAME.upres/` (state, lock, segments).
@@ -22,7 +22,7 @@ extension UpscaleJob {
     var settingsKey: String {
         var parts = [settings.upscaler.identity, "\(upscaledFormat.width)x\(upscaledFormat.height)",
                      "\(encodeFormat.width)x\(encodeFormat.height)", PixelFormat.name(encodeFormat.pixelFormat),
-                     String(cString: encoderCodec.pointee.name), String(cString: muxer.pointee.name),
+                     plan.encoding.encoderName, plan.encoding.muxerName,
                      "seg\(settings.segmentSeconds)"]
         if !decodePlan.identity.isEmpty { parts.append(decodePlan.identity) }
         let e = settings.encoder
@@ -211,7 +211,7 @@ extension UpscaleJob {
     func emptyResult(_ started: Date) -> JobResult {
         JobResult(output: outputPath, framesDecoded: 0, framesEncoded: 0, framesExpected: nil,
                   inputSize: (sourceFormat.width, sourceFormat.height), outputSize: (encodeFormat.width, encodeFormat.height),
-                  encoder: String(cString: encoderCodec.pointee.name), pixelFormat: PixelFormat.name(encodeFormat.pixelFormat),
+                  encoder: plan.encoding.encoderName, pixelFormat: PixelFormat.name(encodeFormat.pixelFormat),
                   copiedStreams: 0, elapsed: Date().timeIntervalSince(started), warnings: warnings)
     }
 }

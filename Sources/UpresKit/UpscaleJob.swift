@@ -1,6 +1,4 @@
 import Foundation
-import CFFmpeg
-import CMediaShims
 import UpresMedia
 
 /// Upscales the main video stream of one input into one output file, copying every
@@ -27,8 +25,8 @@ public final class UpscaleJob {
     public var alphaDecoder: String? { plan.alphaDecoder }
     /// What the encoder receives.
     public var encodeFormat: VideoFormat { plan.encodeFormat }
-    public var encoderCodec: UnsafePointer<AVCodec> { plan.encoderCodec }
-    public var muxer: UnsafePointer<AVOutputFormat> { plan.muxer }
+    /// The output's container, encoder and pixel format.
+    public var encoding: EncoderSetup { plan.encoding }
     /// The part of the source and its deinterlacing (DecodePlan.swift).
     public var decodePlan: DecodePlan { plan.decodePlan }
 
@@ -69,7 +67,7 @@ public final class UpscaleJob {
         // A whole file goes through the muxer; a segment's packets into a segment file.
         var out: OutputFile? = nil
         if segment == nil {
-            do { out = try OutputFile(path: staging.writePath, format: muxer) } catch { throw wrap(error, outputPath) }
+            do { out = try OutputFile(path: staging.writePath, format: encoding.muxer) } catch { throw wrap(error, outputPath) }
         }
 
         // Decoder, upscaler, optional format conversion, encoder.
@@ -78,13 +76,12 @@ public final class UpscaleJob {
             decoder = try VideoDecoder(input: input, streamIndex: videoStream, threads: settings.decoderThreads,
                                        decoderName: alphaDecoder)
         } catch { throw wrap(error, settings.input) }
-        let st = input.stream(videoStream)
-        let frameRate = av_guess_frame_rate(input.context, st, nil)
+        let frameRate = input.guessedFrameRate(stream: videoStream)
         let encoder: VideoEncoder
         do {
-            encoder = try VideoEncoder(codec: encoderCodec, format: encodeFormat, timeBase: decodePlan.timeBase,
+            encoder = try VideoEncoder(codec: encoding.codec, format: encodeFormat, timeBase: decodePlan.timeBase,
                                        frameRate: decodePlan.rate(frameRate), settings: settings.encoder,
-                                       globalHeader: needsGlobalHeader, context: "'\(outputPath)'")
+                                       globalHeader: plan.encoding.needsGlobalHeader, context: "'\(outputPath)'")
         } catch { throw wrap(error, outputPath) }
 
         var streamMap = [Int](repeating: -1, count: input.streamCount)
@@ -92,19 +89,10 @@ public final class UpscaleJob {
         var streams: OutputStreams? = nil
         var segmentFile: SegmentFileWriter? = nil
         if segment != nil {
-            let par = avcodec_parameters_alloc()!
-            defer { var p: UnsafeMutablePointer<AVCodecParameters>? = par; avcodec_parameters_free(&p) }
-            try mediaCall(target) {
-                try avCheck(avcodec_parameters_from_context(par, encoder.context), "avcodec_parameters_from_context", "video stream")
-            }
-            segmentFile = try SegmentFileWriter(path: staging.writePath, parameters: par, timeBase: encoder.timeBase)
+            do { segmentFile = try SegmentFileWriter(path: staging.writePath, encoder: encoder) } catch { throw wrap(error, target) }
         }
         if let out {
-            let s = try configureOutput(out, target: target, segment: false) { ost in
-                try avCheck(avcodec_parameters_from_context(ost.pointee.codecpar, encoder.context),
-                            "avcodec_parameters_from_context", "video stream")
-                ost.pointee.time_base = encoder.timeBase
-            }
+            let s = try configureOutput(out, target: target, segment: false, video: encoder)
             (streams, streamMap, copied) = (s, s.map, s.copied)
         } else {
             streamMap[videoStream] = 0
@@ -144,7 +132,7 @@ public final class UpscaleJob {
         let progressBox = UncheckedBox(progress)
         let sink: PacketSink = out.map(OutputContainer.sink) ?? segmentFile!
         let stage = EncodeStage(encoder: encoder, out: sink, videoOut: videoOut,
-                                videoOutTimeBase: out.map { $0.stream(videoOut).pointee.time_base } ?? encoder.timeBase,
+                                videoOutTimeBase: out.map { $0.timeBase(stream: videoOut) } ?? encoder.timeBase,
                                 decoderTimeBase: decodePlan.timeBase,
                                 upscaledFormat: upscaledFormat, encodeFormat: encodeFormat,
                                 sourceColour: workingFormat.colour, stats: stats, started: started,
@@ -209,15 +197,12 @@ public final class UpscaleJob {
         }
 
         if let start = decodePlan.seekTarget(segmentStart: segment?.start, copies: out != nil) {
-            try mediaCall(settings.input) {
-                try avCheck(av_seek_frame(input.context, Int32(videoStream), start, AVSEEK_FLAG_BACKWARD),
-                            "av_seek_frame", "seeking to segment start")
-            }
+            try mediaCall(settings.input) { try input.seek(stream: videoStream, to: start, "seeking to segment start") }
         }
         // At a range's end, the copied streams' last packets can lie after the video's in the file.
         var copyTail = out != nil && decodePlan.range?.endPts != nil
         func copies(_ packet: Packet, _ index: Int) -> Bool {
-            let verdict = copyWindow.admit(packet, timeBase: input.stream(index).pointee.time_base)
+            let verdict = copyWindow.admit(packet, timeBase: input.timeBase(stream: index))
             if verdict == .end { copyTail = false }
             return verdict == .keep
         }
@@ -331,17 +316,7 @@ public final class UpscaleJob {
     }
 
     /// Where the container says the video ends (stream duration, else file duration), in seconds.
-    private func videoEndTime() -> Double? {
-        let st = input.stream(videoStream)
-        let start = st.pointee.start_time != noTimestamp ? Double(st.pointee.start_time) * av_q2d(st.pointee.time_base) : 0
-        if st.pointee.duration > 0 && st.pointee.duration != noTimestamp {
-            return start + Double(st.pointee.duration) * av_q2d(st.pointee.time_base)
-        }
-        guard let d = input.durationSeconds else { return nil }
-        let fileStart = input.context.pointee.start_time != noTimestamp
-            ? Double(input.context.pointee.start_time) / Double(AV_TIME_BASE) : 0
-        return fileStart + d
-    }
+    private func videoEndTime() -> Double? { input.endSeconds(stream: videoStream) }
 
     func wrap(_ error: Error, _ file: String) -> Error {
         if error is JobError || error is JobInterrupted { return error }

@@ -1,5 +1,4 @@
 import Foundation
-import CMediaShims
 import UpresMedia
 
 /// What a failed segmented job does with its work folder (`.NAME.upres/`): a job that fails for
@@ -12,7 +11,7 @@ enum WorkFolderPolicy {
 
     static func isTransient(_ error: Error) -> Bool {
         switch error {
-        case let e as MediaError: return transientErrnos.contains { e.code == upres_averror($0) }
+        case let e as MediaError: return transientErrnos.contains(e.systemError)
         case let e as OutputCreateError: return isTransient(e.cause)
         case let e as CocoaError:
             if [.fileWriteOutOfSpace, .fileWriteVolumeReadOnly].contains(e.code) { return true }

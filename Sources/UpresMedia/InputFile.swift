@@ -65,6 +65,27 @@ public final class InputFile {
         return context.pointee.streams[index]!
     }
 
+    /// The time base of stream `index`'s packets.
+    public func timeBase(stream index: Int) -> Rational { stream(index).pointee.time_base }
+
+    /// Seeks stream `index` to the keyframe at or before `timestamp` (its time base).
+    public func seek(stream index: Int, to timestamp: Int64, _ what: @autoclosure () -> String) throws {
+        try avCheck(av_seek_frame(context, Int32(index), timestamp, AVSEEK_FLAG_BACKWARD), "av_seek_frame", what())
+    }
+
+    /// Where the container says stream `index` ends (its start plus its duration, else the
+    /// file's start plus its duration), in seconds.
+    public func endSeconds(stream index: Int) -> Double? {
+        let st = stream(index)
+        let start = st.pointee.start_time != noTimestamp ? Double(st.pointee.start_time) * av_q2d(st.pointee.time_base) : 0
+        if st.pointee.duration > 0 && st.pointee.duration != noTimestamp {
+            return start + Double(st.pointee.duration) * av_q2d(st.pointee.time_base)
+        }
+        guard let d = durationSeconds else { return nil }
+        let fileStart = context.pointee.start_time != noTimestamp ? Double(context.pointee.start_time) / Double(AV_TIME_BASE) : 0
+        return fileStart + d
+    }
+
     /// Container format name (`mov,mp4,m4a,3gp,3g2,mj2`, `matroska,webm`, `image2`...).
     public var formatName: String { String(cString: context.pointee.iformat.pointee.name) }
 

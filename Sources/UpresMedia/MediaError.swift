@@ -18,6 +18,10 @@ public struct MediaError: Error, CustomStringConvertible, Sendable {
         self.context = context
     }
 
+    /// The system error (errno) behind the code, for codes that are `AVERROR(errno)`; FFmpeg's
+    /// own codes (`AVERROR_EOF`, `AVERROR_INVALIDDATA`...) give values no errno has.
+    public var systemError: Int32 { -code }
+
     /// FFmpeg's text for the code (`av_strerror`).
     public var message: String { MediaError.text(for: code) }
 

@@ -49,6 +49,8 @@ public final class OutputFile {
     }
 
     public func stream(_ index: Int) -> UnsafeMutablePointer<AVStream> { context.pointee.streams[index]! }
+    /// The time base of output stream `index` (the muxer's choice, after the header).
+    public func timeBase(stream index: Int) -> Rational { stream(index).pointee.time_base }
 
     /// Opens the file and writes the container header. Stream time bases may change here
     /// (MP4 picks its own): read them back afterwards.

@@ -87,6 +87,14 @@ public final class SegmentFileWriter: PacketSink {
     private let path: String
     private var written: Int64 = 0
 
+    /// A segment of what `encoder` produces (its stream parameters and time base).
+    public convenience init(path: String, encoder: VideoEncoder) throws {
+        let par = avcodec_parameters_alloc()!
+        defer { var p: UnsafeMutablePointer<AVCodecParameters>? = par; avcodec_parameters_free(&p) }
+        try avCheck(avcodec_parameters_from_context(par, encoder.context), "avcodec_parameters_from_context", "video stream")
+        try self.init(path: path, parameters: par, timeBase: encoder.timeBase)
+    }
+
     public init(path: String, parameters: UnsafePointer<AVCodecParameters>, timeBase: AVRational) throws {
         self.path = path
         let params = StreamParameters.encode(parameters, timeBase: timeBase)

@@ -131,6 +131,12 @@ public final class VideoEncoder {
 
     public var timeBase: AVRational { context.pointee.time_base }
 
+    /// Sets an output stream's codec parameters and time base to this encoder's.
+    public func configure(_ stream: UnsafeMutablePointer<AVStream>) throws {
+        try avCheck(avcodec_parameters_from_context(stream.pointee.codecpar, context), "avcodec_parameters_from_context", "video stream")
+        stream.pointee.time_base = timeBase
+    }
+
     /// Sends a frame, or nil to flush at end of stream.
     public func send(_ frame: Frame?) throws {
         try avCheck(avcodec_send_frame(context, frame?.pointer), "avcodec_send_frame", "encoder \(codecName)")

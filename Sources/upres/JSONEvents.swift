@@ -47,7 +47,7 @@ final class JSONEvents: ProgressFrontEnd {
             "input_width": Int(job.sourceFormat.width), "input_height": Int(job.sourceFormat.height),
             "output_width": Int(job.encodeFormat.width), "output_height": Int(job.encodeFormat.height),
             "model": stats.model, "precision": stats.precision,
-            "encoder": job.encoderCodec.pointee.name.map { String(cString: $0) } ?? "",
+            "encoder": job.encoding.encoderName,
         ])
     }
 

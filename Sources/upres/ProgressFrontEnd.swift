@@ -69,7 +69,7 @@ enum JobFacts {
     static func startLine(_ job: UpscaleJob) -> String {
         let s = job.sourceFormat, e = job.encodeFormat
         return "\(job.settings.input) -> \(job.outputPath): \(s.width)x\(s.height) -> \(e.width)x\(e.height), "
-            + "\(job.settings.upscaler.name), \(job.encoderCodec.pointee.name.map { String(cString: $0) } ?? "?")"
+            + "\(job.settings.upscaler.name), \(job.encoding.encoderName)"
     }
 
     /// "done: out.mp4: 48 frames, 320x180 -> 640x360 libx264 yuv420p, 2 streams copied, 1.2 s (40.0 fps), 301 KiB".

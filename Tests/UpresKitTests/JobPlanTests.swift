@@ -38,7 +38,7 @@ final class JobMedia {
 /// warnings), and the errors it gives, without the binary and without writing a file.
 @Suite("Job plan: encoder, formats and warnings, in process")
 struct JobPlanTests {
-    static func codec(_ plan: JobPlan) -> String { String(cString: plan.encoderCodec.pointee.name) }
+    static func codec(_ plan: JobPlan) -> String { plan.encoding.encoderName }
 
     @Test("an RGB source into .mkv: H.264 in YUV with the matrix stated; lanczos works in RGB; into .png it stays RGB")
     func rgbSource() throws {
