@@ -37,13 +37,16 @@ let package = Package(
         // What a running job reports (PipelineStats, tile classes): a leaf, so displays need nothing else.
         .target(name: "UpresProgress"),
         // Upscaler stages and the job that runs a file end to end.
-        .target(name: "UpresKit", dependencies: ["UpresProgress", "UpresMedia", "UpresEngine"]),
+        .target(name: "UpresKit", dependencies: ["UpresProgress", "UpresMedia", "UpresEngine"],
+                // Members of C structs are only visible where their module is imported: nothing
+                // above the media layer can read or write an FFmpeg struct's fields.
+                swiftSettings: [.enableUpcomingFeature("MemberImportVisibility")]),
         // Progress rendering as pure functions of a PipelineStats snapshot (no terminal needed).
         .target(name: "UpresTerminal", dependencies: ["UpresProgress"]),
         .executableTarget(name: "upres", dependencies: [
             "UpresKit", "UpresMedia", "UpresEngine", "UpresTerminal", "CNcurses", "CTerminalShims",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], swiftSettings: [.enableUpcomingFeature("MemberImportVisibility")]),
         .testTarget(name: "UpresMediaTests", dependencies: ["UpresMedia", "UpresKit"]),
         .testTarget(name: "UpresKitTests", dependencies: ["UpresKit", "UpresEngine", "UpresMedia", "CFFmpeg"],
                     exclude: ["Goldens"]),

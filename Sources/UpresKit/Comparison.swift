@@ -124,7 +124,7 @@ public enum Comparison {
         refStream.height = reference.height
         let measured = FrameConverter.measuredFormat(reference: refStream)
         try checkSize(name, frame.width, frame.height, referenceName, refStream, scaleToReference)
-        let one = Rational(num: 1, den: 1)
+        let one = Rational(1, 1)
         let meter = try QualityMeter(format: measured, distortedTimeBase: one, referenceTimeBase: one, threads: 1)
         let r = try convert(reference, FrameConverter(stream: refStream, target: measured), referenceName)
         let d = try convert(frame, FrameConverter(stream: format, target: measured), name)

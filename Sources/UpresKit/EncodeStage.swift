@@ -110,11 +110,11 @@ final class EncodeStage: @unchecked Sendable {
             switch try encoder.receive(into: outPacket) {
             case .packet:
                 outPacket.streamIndex = videoOut
-                if let d = durations.removeValue(forKey: outPacket.pts), outPacket.pointer.pointee.duration <= 0 {
-                    outPacket.pointer.pointee.duration = d
+                if let d = durations.removeValue(forKey: outPacket.pts), outPacket.duration <= 0 {
+                    outPacket.duration = d
                 }
                 outPacket.rescaleTimestamps(from: encoder.timeBase, to: videoOutTimeBase)
-                outPacket.pointer.pointee.pos = -1
+                outPacket.clearPosition()
                 try write(outPacket)
                 framesEncoded += 1
             case .needsInput, .endOfStream:
@@ -129,7 +129,7 @@ final class EncodeStage: @unchecked Sendable {
         framesUpscaled += 1
         if big.format != encodeFormat.pixelFormat {
             var from = upscaledFormat
-            from.colour = ColourDescription(frame: big.pointer).filling(from: sourceColour)
+            from.colour = big.colour.filling(from: sourceColour)
             if converter == nil || converterFor != from {
                 var to = upscaledFormat
                 to.pixelFormat = encodeFormat.pixelFormat
@@ -146,12 +146,10 @@ final class EncodeStage: @unchecked Sendable {
             big = converted
         }
         if big.width != encodeFormat.width || big.height != encodeFormat.height {
-            big.pointer.pointee.width = encodeFormat.width    // crop right/bottom to the chroma grid
-            big.pointer.pointee.height = encodeFormat.height
+            big.crop(width: encodeFormat.width, height: encodeFormat.height)   // right/bottom, to the chroma grid
         }
-        big.pointer.pointee.sample_aspect_ratio = encodeFormat.sampleAspectRatio
-        big.pointer.pointee.color_range = encodeFormat.colour.range
-        big.pointer.pointee.colorspace = encodeFormat.colour.matrix
+        big.sampleAspectRatio = encodeFormat.sampleAspectRatio
+        big.setColour(encodeFormat.colour)
         big.letEncoderChoosePictureType()
         durations[big.pts] = big.duration
         lastFramePts = big.pts

@@ -9,7 +9,7 @@ extension UpscaleJob {
             return input.expectedFrames(stream: videoStream).map { .init(count: $0.count * factor, exact: $0.exact) }
         }
         let rate = decodePlan.sourceFrameRate
-        guard rate.num > 0, rate.den > 0, let seconds = range.seconds(fileDuration: input.durationSeconds) else { return nil }
+        guard rate.isPositive, let seconds = range.seconds(fileDuration: input.durationSeconds) else { return nil }
         return .init(count: Int((seconds * rate.doubleValue).rounded()) * factor, exact: false)
     }
 

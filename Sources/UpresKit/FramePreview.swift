@@ -68,7 +68,7 @@ final class PreviewRenderer {
         from.width = frame.width
         from.height = frame.height
         from.pixelFormat = frame.format
-        from.colour = ColourDescription(frame: frame.pointer).filling(from: format.colour)
+        from.colour = frame.colour.filling(from: format.colour)
         do {
             if scaler == nil || scalerFor.map({ $0.0 != from || $0.1 != size.width || $0.2 != size.height }) ?? true {
                 let to = VideoFormat(width: Int32(size.width), height: Int32(size.height), pixelFormat: PixelFormat.rgb24)

@@ -32,11 +32,8 @@ final class OutputStreams {
         // header at the end (stating it first would make Matroska's rewrite overrun the header).
         guard StandardStream.isPipe(target), ["mp4", "mov", "ipod", "3gp", "matroska", "webm"].contains(out.formatName) else { return }
         for i in 0..<min(map.count, input.streamCount) where map[i] >= 0 && conversions[i] == nil {
-            let ist = input.stream(i), ost = out.stream(map[i])
-            guard ist.pointee.codecpar.pointee.codec_id == CodecID.aac, ist.pointee.codecpar.pointee.extradata_size == 0,
-                  AACStreamConfig.fillIfMissing(ost.pointee.codecpar) else { continue }
             do {
-                filters[i] = try BitstreamFilter("aac_adtstoasc", parameters: ost.pointee.codecpar, timeBase: ost.pointee.time_base)
+                filters[i] = try AACStreamConfig.adtsFilter(from: input, stream: i, to: out, outputStream: map[i])
             } catch {
                 throw JobError(file: target, message: "audio stream #\(i): \(error)", cause: error)
             }
@@ -52,16 +49,16 @@ final class OutputStreams {
     func write(_ packet: Packet, from input: InputFile, via write: (Packet) throws -> Void) throws {
         let index = Int(packet.streamIndex)
         guard carries(index) else { return }
-        let ost = out.stream(map[index])
+        let outTimeBase = out.timeBase(stream: map[index])
         if let conversion = conversions[index] {
             try conversion.send(packet) { converted in
-                converted.rescaleTimestamps(from: conversion.timeBase, to: ost.pointee.time_base)
+                converted.rescaleTimestamps(from: conversion.timeBase, to: outTimeBase)
                 try send(converted, to: map[index], via: write)
             }
             return
         }
-        packet.rescaleTimestamps(from: input.stream(index).pointee.time_base, to: ost.pointee.time_base)
-        packet.pointer.pointee.pos = -1
+        packet.rescaleTimestamps(from: input.timeBase(stream: index), to: outTimeBase)
+        packet.clearPosition()
         if let filter = filters[index] {
             try filter.filter(packet) { try send($0, to: map[index], via: write) }
         } else {
@@ -78,9 +75,9 @@ final class OutputStreams {
     /// At the end of the input: what the conversions still hold.
     func finish(via write: (Packet) throws -> Void) throws {
         for (index, conversion) in conversions.sorted(by: { $0.key < $1.key }) {
-            let ost = out.stream(map[index])
+            let outTimeBase = out.timeBase(stream: map[index])
             try conversion.finish { converted in
-                converted.rescaleTimestamps(from: conversion.timeBase, to: ost.pointee.time_base)
+                converted.rescaleTimestamps(from: conversion.timeBase, to: outTimeBase)
                 try send(converted, to: map[index], via: write)
             }
         }

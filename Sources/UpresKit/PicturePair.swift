@@ -49,7 +49,7 @@ public struct PicturePair {
         let pixelFormat = channels == 1 ? PixelFormat.gray8 : PixelFormat.rgb24
         let colour = channels == 1 ? ColourDescription.limitedBT601 : ColourDescription.rgb
         let sourceFormat = VideoFormat(width: frame.width, height: frame.height, pixelFormat: frame.format,
-                                       colour: ColourDescription(frame: frame.pointer).filling(from: source.format.colour))
+                                       colour: frame.colour.filling(from: source.format.colour))
         let converted = VideoFormat(width: frame.width, height: frame.height, pixelFormat: pixelFormat, colour: colour)
         let full = try Frame(width: frame.width, height: frame.height, format: pixelFormat)
         try FrameScaler(from: sourceFormat, to: converted, filter: .point).scale(frame, into: full)

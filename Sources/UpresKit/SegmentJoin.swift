@@ -30,7 +30,7 @@ extension UpscaleJob {
         let streams = try configureOutput(out, target: target, segment: false, video: parameters)
         let (streamMap, copied) = (streams.map, streams.copied)
         let videoOut = streamMap[videoStream]
-        let videoTB = out.stream(videoOut).pointee.time_base
+        let videoTB = out.timeBase(stream: videoOut)
 
         // Source of the other streams: the input, read again from its start.
         let source = try InputFile(path: settings.input)
@@ -62,7 +62,7 @@ extension UpscaleJob {
                 case .packet:
                     let i = Int(other.streamIndex)
                     guard i != videoStream, i < streamMap.count, streamMap[i] >= 0 else { continue }
-                    switch copyWindow.admit(other, timeBase: source.stream(i).pointee.time_base) {
+                    switch copyWindow.admit(other, timeBase: source.timeBase(stream: i)) {
                     case .keep: break
                     case .drop: continue
                     case .end: otherDone = true; return
@@ -82,8 +82,8 @@ extension UpscaleJob {
         while videoPending || otherPending {
             let takeVideo: Bool
             if videoPending && otherPending {
-                let ist = source.stream(Int(other.streamIndex))
-                takeVideo = Rational.compare(time(video), segmentTimeBase, time(other), ist.pointee.time_base) <= 0
+                takeVideo = Rational.compare(time(video), segmentTimeBase, time(other),
+                                             source.timeBase(stream: Int(other.streamIndex))) <= 0
             } else {
                 takeVideo = videoPending
             }
@@ -93,20 +93,19 @@ extension UpscaleJob {
                 // Segments restart the encoder: keep decode times strictly increasing across joins.
                 if video.dts != noTimestamp {
                     if video.dts <= lastDts && (video.pts == noTimestamp || lastDts < video.pts) {
-                        video.pointer.pointee.dts = lastDts + 1
+                        video.dts = lastDts + 1
                     }
                     lastDts = video.dts
                 }
-                videoEnd = (video.pts + max(0, video.pointer.pointee.duration), videoTB)
-                video.pointer.pointee.pos = -1
+                videoEnd = (video.pts + max(0, video.duration), videoTB)
+                video.clearPosition()
                 do { try out.write(video) } catch { throw JobError(file: target, message: "\(error)", cause: error) }
                 frames += 1
                 videoPending = false
                 try nextVideo()
             } else {
                 let i = Int(other.streamIndex)
-                let ist = source.stream(i)
-                if partial, videoDone, let (end, tb) = videoEnd, Rational.compare(time(other), ist.pointee.time_base, end, tb) > 0 {
+                if partial, videoDone, let (end, tb) = videoEnd, Rational.compare(time(other), source.timeBase(stream: i), end, tb) > 0 {
                     otherPending = false
                     break
                 }

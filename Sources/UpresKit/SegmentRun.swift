@@ -45,10 +45,9 @@ extension UpscaleJob {
     /// no decoding).
     public func segmentPlan(_ n: Int) throws -> [SegmentPlanEntry] {
         let index = try KeyframeIndex.scan(settings.input, stream: videoStream, plan: decodePlan)
-        let st = input.stream(videoStream)
-        let tb = st.pointee.time_base.doubleValue
+        let tb = input.timeBase(stream: videoStream).doubleValue
         let rate = input.guessedFrameRate(stream: videoStream)
-        let frameSeconds = rate.num > 0 && rate.den > 0 ? 1 / rate.doubleValue : 0
+        let frameSeconds = rate.isPositive ? 1 / rate.doubleValue : 0
         let videoEnd = index.times.last.map { Double($0) * tb + frameSeconds }
         var first = 0
         return plan(index, segments: n).enumerated().map { i, p in

@@ -74,7 +74,7 @@ extension UpscaleJob {
 
     /// Parts of [start, end) at keyframes `segmentSeconds` apart at least: boundaries and frame counts.
     func partPlan(_ index: KeyframeIndex, start: Int64? = nil, end: Int64? = nil) -> (boundaries: [Int64], frames: [Int], jumpsBack: Bool) {
-        let b = index.boundaries(every: settings.segmentSeconds, timeBase: input.stream(videoStream).pointee.time_base,
+        let b = index.boundaries(every: settings.segmentSeconds, timeBase: input.timeBase(stream: videoStream),
                                  from: start, to: end)
         let starts: [Int64?] = [start] + b.map { $0 }
         let ends: [Int64?] = b.map { $0 } + [end]

@@ -177,7 +177,7 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         let budget = CoreBudget.shared
         if !networkWritesAll { try budget.run { try classical.scale(source, into: out) }; classicalPasses += 1 }
         try out.copyProperties(from: source)
-        out.pointer.pointee.sample_aspect_ratio = output.sampleAspectRatio
+        out.sampleAspectRatio = output.sampleAspectRatio
         var base = out
         if let toNetworkSize {
             base = try networkSizeFrames.frame()

@@ -68,7 +68,7 @@ public final class ClassicalUpscaler: Upscaler {
         let out = try Frame(width: output.width, height: output.height, format: output.pixelFormat)
         try scaler.scale(frame, into: out)
         try out.copyProperties(from: frame)
-        out.pointer.pointee.sample_aspect_ratio = output.sampleAspectRatio
+        out.sampleAspectRatio = output.sampleAspectRatio
         return out
     }
 }

@@ -27,4 +27,16 @@ public enum AACStreamConfig {
         par.pointee.extradata_size = 2
         return true
     }
+
+    /// An `aac_adtstoasc` filter for copied AAC stream `index` of `input` that has no
+    /// AudioSpecificConfig (ADTS in MPEG-TS...), written to stream `outputStream` of `out`:
+    /// the output stream gets its configuration now, the packets lose their ADTS headers.
+    /// nil when the stream is not such a stream.
+    public static func adtsFilter(from input: InputFile, stream index: Int, to out: OutputFile,
+                                  outputStream: Int) throws -> BitstreamFilter? {
+        let ist = input.stream(index), ost = out.stream(outputStream)
+        guard ist.pointee.codecpar.pointee.codec_id == CodecID.aac, ist.pointee.codecpar.pointee.extradata_size == 0,
+              fillIfMissing(ost.pointee.codecpar) else { return nil }
+        return try BitstreamFilter("aac_adtstoasc", parameters: ost.pointee.codecpar, timeBase: ost.pointee.time_base)
+    }
 }

@@ -44,6 +44,26 @@ public final class Frame: @unchecked Sendable {
         set { upres_frame_set_duration(pointer, newValue) }
     }
     public var isKeyFrame: Bool { upres_frame_is_key(pointer) != 0 }
+    public var sampleAspectRatio: Rational {
+        get { pointer.pointee.sample_aspect_ratio }
+        set { pointer.pointee.sample_aspect_ratio = newValue }
+    }
+
+    /// Keeps the top-left `width` x `height` of the picture (the planes stay; encoders read
+    /// that much of them).
+    public func crop(width: Int32, height: Int32) {
+        pointer.pointee.width = width
+        pointer.pointee.height = height
+    }
+
+    /// The colour tags the frame carries (unspecified where it states none).
+    public var colour: ColourDescription { ColourDescription(frame: pointer) }
+
+    /// States the frame's range and matrix (what the encoder is told it holds).
+    public func setColour(_ colour: ColourDescription) {
+        pointer.pointee.color_range = colour.range
+        pointer.pointee.colorspace = colour.matrix
+    }
 
     public func data(plane: Int) -> UnsafeMutablePointer<UInt8>? { upres_frame_data(pointer, Int32(plane)) }
     public func lineSize(plane: Int) -> Int { Int(upres_frame_linesize(pointer, Int32(plane))) }
@@ -90,7 +110,18 @@ public final class Packet: @unchecked Sendable {
         set { pointer.pointee.stream_index = newValue }
     }
     public var pts: Int64 { pointer.pointee.pts }
-    public var dts: Int64 { pointer.pointee.dts }
+    public var dts: Int64 {
+        get { pointer.pointee.dts }
+        set { pointer.pointee.dts = newValue }
+    }
+    /// In the stream's time base; 0 when unknown.
+    public var duration: Int64 {
+        get { pointer.pointee.duration }
+        set { pointer.pointee.duration = newValue }
+    }
+    /// Forgets the packet's byte position in its source file (a muxer would write it as the
+    /// output's).
+    public func clearPosition() { pointer.pointee.pos = -1 }
     public var size: Int { Int(pointer.pointee.size) }
     public var isKey: Bool { upres_packet_is_key(pointer) != 0 }
     public var isCorrupt: Bool { (pointer.pointee.flags & AV_PKT_FLAG_CORRUPT) != 0 }

@@ -65,6 +65,11 @@ public final class InputFile {
         return context.pointee.streams[index]!
     }
 
+    /// The kind of stream `index` (`video`, `audio`, `subtitle`...), as `MediaNames.mediaType`.
+    public func mediaTypeName(stream index: Int) -> String { MediaNames.mediaType(stream(index).pointee.codecpar.pointee.codec_type) }
+    /// The codec of stream `index` (`h264`, `aac`...).
+    public func codecName(stream index: Int) -> String { MediaNames.codec(stream(index).pointee.codecpar.pointee.codec_id) }
+
     /// The time base of stream `index`'s packets.
     public func timeBase(stream index: Int) -> Rational { stream(index).pointee.time_base }
 

@@ -5,6 +5,15 @@ import CFFmpeg
 public typealias Rational = AVRational
 
 extension AVRational {
+    /// `numerator / denominator` (not reduced).
+    public init(_ numerator: Int32, _ denominator: Int32) { self.init(num: numerator, den: denominator) }
+    public var numerator: Int32 { num }
+    public var denominator: Int32 { den }
+    /// Both parts positive: a real rate or time base (FFmpeg gives 0/0 or 0/1 for unknown).
+    public var isPositive: Bool { num > 0 && den > 0 }
+}
+
+extension AVRational {
     /// As a floating-point number (seconds per tick for a time base, frames per second for a rate).
     public var doubleValue: Double { av_q2d(self) }
     /// 1 / self.

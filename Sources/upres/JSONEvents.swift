@@ -142,11 +142,10 @@ final class JSONEvents: ProgressFrontEnd {
 
     private func streams(of job: UpscaleJob) -> [[String: Any]] {
         (0..<job.input.streamCount).map { i in
-            let par = job.input.stream(i).pointee.codecpar!
-            return [
+            [
                 "index": i,
-                "type": MediaNames.mediaType(par.pointee.codec_type),
-                "codec": MediaNames.codec(par.pointee.codec_id),
+                "type": job.input.mediaTypeName(stream: i),
+                "codec": job.input.codecName(stream: i),
                 "upscaled": i == job.videoStream,
             ]
         }

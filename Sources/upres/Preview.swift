@@ -121,7 +121,7 @@ struct Preview: ParsableCommand {
         format.width = frame.width
         format.height = frame.height
         format.pixelFormat = frame.format
-        format.colour = ColourDescription(frame: frame.pointer).filling(from: source.format.colour)
+        format.colour = frame.colour.filling(from: source.format.colour)
         let size = TargetSize.scale(scale)
         let out = size.outputSize(width: format.width, height: format.height)
 
