@@ -7,7 +7,7 @@ import CMediaShims
 /// buffers of a frame it was sent, so a frame is never written to after sending
 /// unless `makeWritable()` was called first.
 public final class Frame: @unchecked Sendable {
-    public let pointer: UnsafeMutablePointer<AVFrame>
+    let pointer: UnsafeMutablePointer<AVFrame>
 
     public init() {
         guard let frame = av_frame_alloc() else { fatalError("av_frame_alloc: out of memory") }
@@ -93,7 +93,7 @@ public final class Frame: @unchecked Sendable {
 
 /// Owns one `AVPacket`.
 public final class Packet: @unchecked Sendable {
-    public let pointer: UnsafeMutablePointer<AVPacket>
+    let pointer: UnsafeMutablePointer<AVPacket>
 
     public init() {
         guard let packet = av_packet_alloc() else { fatalError("av_packet_alloc: out of memory") }

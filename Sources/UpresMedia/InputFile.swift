@@ -5,7 +5,7 @@ import CMediaShims
 /// A demuxed input file (`avformat_open_input` + `avformat_find_stream_info`).
 public final class InputFile {
     public let path: String
-    public let context: UnsafeMutablePointer<AVFormatContext>
+    let context: UnsafeMutablePointer<AVFormatContext>
 
     /// Opens `path`, refusing what is not a media file with a clear error. `-` is standard
     /// input: any stream FFmpeg reads from a pipe (NUT, Matroska, MPEG-TS, YUV4MPEG...; the

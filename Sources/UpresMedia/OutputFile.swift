@@ -4,7 +4,7 @@ import CMediaShims
 /// A muxed output file. Streams are added, then `writeHeader`, packets, `finish`.
 public final class OutputFile {
     public let path: String
-    public let context: UnsafeMutablePointer<AVFormatContext>
+    let context: UnsafeMutablePointer<AVFormatContext>
     private var headerWritten = false
     private var finished = false
 

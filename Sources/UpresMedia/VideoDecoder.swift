@@ -3,7 +3,7 @@ import CMediaShims
 
 /// Decodes one video stream with the send/receive API, frame-threaded.
 public final class VideoDecoder {
-    public let context: UnsafeMutablePointer<AVCodecContext>
+    let context: UnsafeMutablePointer<AVCodecContext>
     public let streamIndex: Int
     /// The stream time base: decoded frame timestamps are in it.
     public let timeBase: AVRational

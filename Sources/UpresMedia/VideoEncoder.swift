@@ -65,7 +65,7 @@ public enum EncoderCatalog {
 
 /// Encodes video frames (send/receive API) for one output stream.
 public final class VideoEncoder {
-    public let context: UnsafeMutablePointer<AVCodecContext>
+    let context: UnsafeMutablePointer<AVCodecContext>
     public let codecName: String
 
     /// Configures and opens the encoder.

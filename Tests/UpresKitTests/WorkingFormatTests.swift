@@ -77,7 +77,7 @@ struct WorkingFormatTests {
         let working = WorkingFormat.plan(source: source, encode: encodeFormat, rgbModel: false)
         let mid = try WorkingConverter(source: source, working: working).convert(src)
         var from = working
-        from.colour = ColourDescription(frame: mid.pointer).filling(from: working.colour)
+        from.colour = mid.colour.filling(from: working.colour)
         let back = try FrameScaler(from: from, to: encodeFormat, filter: .bicubic, threads: 0)
         let out = try Frame(width: src.width, height: src.height, format: encodeFormat.pixelFormat)
         try back.scale(mid, into: out)

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import CFFmpeg
 @testable import UpresKit
-import UpresMedia
+@testable import UpresMedia
 
 @Suite("Output size, names and timestamps")
 struct PlanningTests {
