@@ -3,7 +3,9 @@ import Testing
 
 /// The layout rules of the frame-path redesign, checked on the sources themselves: every Swift file
 /// in `Sources/` stays at most 450 lines (a file does one job), and nothing in `Sources/` waits by
-/// sleeping (stop and pause wait on conditions). The Python side reads and writes model files with
+/// sleeping (stop and pause wait on conditions), and FFmpeg is imported only by the media layer
+/// (`UpresMedia` and its shims; above it the compiler's MemberImportVisibility keeps C fields out
+/// of reach too). The Python side reads and writes model files with
 /// the `safetensors` package, not a hand-written parser (its tests may still check the raw layout).
 @Suite("Source layout")
 struct SourceLayoutTests {
@@ -35,6 +37,20 @@ struct SourceLayoutTests {
             for (n, line) in try String(contentsOf: file, encoding: .utf8).split(separator: "\n").enumerated()
             where !line.trimmingCharacters(in: .whitespaces).hasPrefix("//") {
                 #expect(line.firstMatch(of: pattern) == nil, "\(file.path):\(n + 1): \(line)")
+            }
+        }
+    }
+
+    @Test("only the media layer imports FFmpeg")
+    func ffmpegStaysInTheMediaLayer() throws {
+        let pattern = try Regex(#"^\s*(@_exported\s+|public\s+|internal\s+)?import\s+(CFFmpeg|CMediaShims)\b"#)
+        let media = ["Sources/UpresMedia/", "Sources/CMediaShims/", "Sources/CFFmpeg/"]
+        let swift = try Self.files(under: "Sources", suffix: ".swift")
+        #expect(swift.contains { $0.path.contains("/Sources/UpresMedia/") })
+        for file in swift where !media.contains(where: { file.path.contains("/" + $0) }) {
+            for (n, line) in try String(contentsOf: file, encoding: .utf8).split(separator: "\n").enumerated() {
+                let imports = line.firstMatch(of: pattern) != nil
+                #expect(!imports, "\(file.path):\(n + 1): \(line)")
             }
         }
     }
