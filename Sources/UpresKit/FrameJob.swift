@@ -2,8 +2,9 @@ import Foundation
 import UpresEngine
 import UpresMedia
 
-/// One frame in flight. `classes` is written by the submitting thread before the frame's tiles
-/// are queued; `tileDone`, `remaining` and completion are guarded by the pipeline's lock.
+/// One frame in flight: its pictures and tile classes. `classes` is written by the submitting
+/// thread before the frame's tiles are queued; which tiles are done is the pipeline's
+/// `TileScheduler`'s, and `previous` is released (under the pipeline's lock) once it is complete.
 final class FrameJob: @unchecked Sendable {
     let index: Int
     let source: Frame
@@ -15,9 +16,6 @@ final class FrameJob: @unchecked Sendable {
     let sourceYUV: YUVPlanes?
     let baseYUV: YUVPlanes?
     var classes: [TileClass]
-    var tileDone: [Bool]
-    var remaining = 0
-    private(set) var isComplete = false
     /// The frame before, for static tiles; released when this one completes (bounded chain).
     private(set) var previous: FrameJob?
 
@@ -41,14 +39,11 @@ final class FrameJob: @unchecked Sendable {
             baseYUV = nil
         }
         classes = Array(repeating: .hard, count: tiles)
-        tileDone = Array(repeating: false, count: tiles)
         self.previous = previous
     }
 
-    func complete() {
-        isComplete = true
-        previous = nil
-    }
+    /// The frame is complete: its static tiles no longer need the frame before.
+    func releasePrevious() { previous = nil }
 }
 
 extension LumaPlane {

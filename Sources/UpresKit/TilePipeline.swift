@@ -54,13 +54,11 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
     /// Largest merged window, in input pixels with margins; nil = every tile alone.
     private let mergeLimit: Int?
 
-    // Shared with the workers, guarded by `lock`.
+    // Shared with the workers, guarded by `lock`: which work runs next and which frames are
+    // complete (`TileScheduler`), the frames in flight (their pixels), the first failure.
     private let lock = NSCondition()
-    private var queue: [WorkItem] = []
-    private var queueHead = 0
+    private var scheduler: TileScheduler<WorkItem>
     private var inFlight: [FrameJob] = []
-    private var finished = false
-    private var aborted = false
     private var failure: Error?
     private var workerBusy: [Double]
     private var srSeconds = 0.0
@@ -112,6 +110,7 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         references = Array(repeating: [], count: grid.tiles.count)
         referenceValid = Array(repeating: false, count: grid.tiles.count)
         workerBusy = Array(repeating: 0, count: settings.workers)
+        scheduler = TileScheduler(framesInFlight: settings.framesInFlight, tiles: grid.tiles.count)
         let shape = Tensor.Shape(1, rgb ? 3 : 1, grid.inputHeight, grid.inputWidth)
         // A model that cannot run on these tiles is the model file's problem: name it.
         func engine<T>(_ m: Model, _ body: () throws -> T) throws -> T {
@@ -154,20 +153,20 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
     }
 
     deinit {
-        lock.withLock { finished = true; aborted = true; lock.broadcast() }
+        lock.withLock { scheduler.abort(); lock.broadcast() }
         workersDone.wait()
     }
 
     // MARK: - Submitting thread
 
-    public var isFull: Bool { lock.withLock { inFlight.count >= settings.framesInFlight } }
+    public var isFull: Bool { lock.withLock { !scheduler.hasRoom } }
 
     /// Waits while `framesInFlight` frames are in flight (the encode thread takes them); returns
     /// without submitting after `abort`.
     public func submit(_ frame: Frame) throws {
         lock.lock()
-        while inFlight.count >= settings.framesInFlight && !aborted && failure == nil { lock.wait() }
-        let stop = aborted
+        while !scheduler.hasRoom && !scheduler.isAborted && failure == nil { lock.wait() }
+        let stop = scheduler.isAborted
         lock.unlock()
         try rethrowFailure()
         if stop { return }
@@ -196,18 +195,15 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         stitchSeconds += scaled
         classifySeconds += classified
         inFlight.append(job)
-        var pending = 0
         let windows = grid.windows(classes: job.classes, maxPixels: mergeLimit ?? 0) { [mergeLimit] c in
             mergeLimit != nil && c != .flat && c != .static
         }
-        for w in windows where job.classes[w.row * grid.columns + w.column] != .flat {
-            let item = WorkItem(job: job, window: w, cls: job.classes[w.row * grid.columns + w.column], tiles: w.tiles(in: grid))
-            queue.append(item)
-            pending += item.tiles.count
+        let work = windows.filter { job.classes[$0.row * grid.columns + $0.column] != .flat }.map { w in
+            (WorkItem(job: job, window: w, cls: job.classes[w.row * grid.columns + w.column]), w.tiles(in: grid))
         }
-        for t in grid.tiles where job.classes[t.index] == .flat { job.tileDone[t.index] = true }
-        job.remaining = pending
-        if pending == 0 { job.complete() }
+        let (index, complete) = scheduler.admit(work, doneTiles: grid.tiles.filter { job.classes[$0.index] == .flat }.map(\.index))
+        precondition(index == job.index, "frames are admitted in submission order")
+        if complete { job.releasePrevious() }
         lock.broadcast()
         lock.unlock()
         previousJob = job
@@ -255,9 +251,9 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         lock.lock()
         while true {
             if let f = failure { lock.unlock(); throw f }
-            if aborted { lock.unlock(); return nil }
-            if let head = inFlight.first, head.isComplete { break }
-            if !wait || (inFlight.isEmpty && finished) { lock.unlock(); return nil }
+            if scheduler.isAborted { lock.unlock(); return nil }
+            if let index = scheduler.popCompleted() { precondition(inFlight.first?.index == index); break }
+            if !wait || scheduler.isDrained { lock.unlock(); return nil }
             lock.wait()
         }
         let job = inFlight.removeFirst()
@@ -289,14 +285,11 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         return job.output
     }
 
-    public func finish() { lock.withLock { finished = true; lock.broadcast() } }
+    public func finish() { lock.withLock { scheduler.finishInput(); lock.broadcast() } }
 
     public func abort() {
         lock.lock()
-        aborted = true
-        finished = true
-        queue.removeAll()
-        queueHead = 0
+        scheduler.abort()
         inFlight.removeAll()
         lock.broadcast()
         lock.unlock()
@@ -322,7 +315,7 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         stats.lastFrameMap = lastFrameMap
         stats.multiplyAdds = macsDone
         stats.multiplyAddsAllHard = macsAllHard
-        stats.queueDepths = ["tiles": queue.count - queueHead, "frames": inFlight.count]
+        stats.queueDepths = ["tiles": scheduler.queuedItems, "frames": scheduler.framesInFlight]
         stats.queueCapacities = ["tiles": settings.framesInFlight * grid.tiles.count, "frames": settings.framesInFlight]
         stats.stageSeconds.classify = classifySeconds
         stats.stageSeconds.sr = srSeconds
@@ -337,7 +330,6 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         let job: FrameJob
         let window: TileWindow
         let cls: TileClass
-        let tiles: [Int]
     }
 
     private func workerLoop(_ w: Int) {
@@ -349,18 +341,17 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         for (session, model) in handed { try? sessions.insert(session, model) }
         while true {
             lock.lock()
-            while queueHead == queue.count && !finished { lock.wait() }
-            if aborted || (queueHead == queue.count && finished) { lock.unlock(); return }
-            let item = queue[queueHead]
-            queueHead += 1
-            if queueHead > 4096 && queueHead * 2 > queue.count { queue.removeFirst(queueHead); queueHead = 0 }
+            var next = scheduler.take()
+            while case .wait = next { lock.wait(); next = scheduler.take() }
             lock.unlock()
+            guard case .run(let work) = next else { return }
+            let item = work.item
 
             let timer = StageTimer()
             var macs = 0.0
             do {
                 if item.cls == .static {
-                    try copyFromPrevious(item)
+                    try copyFromPrevious(item, tile: work.tiles[0])
                 } else {
                     let r = grid.input(of: item.window)
                     let shape = Tensor.Shape(1, rgb ? 3 : 1, r.h, r.w)
@@ -381,11 +372,9 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
             lock.lock()
             workerBusy[w] += busy
             srSeconds += busy
-            tilesDone += item.tiles.count
+            tilesDone += work.tiles.count
             macsDone += macs
-            for t in item.tiles { item.job.tileDone[t] = true }
-            item.job.remaining -= item.tiles.count
-            if item.job.remaining == 0 { item.job.complete() }
+            if scheduler.finish(work) { item.job.releasePrevious() }
             lock.broadcast()
             lock.unlock()
         }
@@ -426,11 +415,10 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
 
     /// A static tile: the previous frame's output of this tile, once that tile is done (it was
     /// queued earlier, so it is done or being worked on: no deadlock).
-    private func copyFromPrevious(_ item: WorkItem) throws {
+    private func copyFromPrevious(_ item: WorkItem, tile: Int) throws {
         guard let prev = item.job.previous else { throw MediaInputError("internal: static tile without a previous frame") }
-        let tile = item.tiles[0]
         lock.lock()
-        while !prev.tileDone[tile] && failure == nil && !aborted { lock.wait() }
+        while !scheduler.isDone(frame: prev.index, tile: tile) && failure == nil && !scheduler.isAborted { lock.wait() }
         lock.unlock()
         let t = item.window, s = scale
         item.job.basePlane.copyRegion(from: prev.basePlane, x: t.ownedX * s, y: t.ownedY * s,
