@@ -83,17 +83,32 @@ enum MemoryDesc {
     }
 }
 
-/// A oneDNN memory object over a buffer (owned by a `AlignedBuffer` kept alive elsewhere).
+/// A oneDNN memory object over a buffer it keeps alive: an `AlignedBuffer` (`buffer:`), or
+/// another memory it views with another descriptor (`viewing:`). Whoever runs a primitive on
+/// it keeps the memory; the memory keeps its storage.
 final class DNNLMemory {
     let memory: dnnl_memory_t
     let desc: dnnl_memory_desc_t
+    private let storage: AnyObject
 
-    init(_ desc: dnnl_memory_desc_t, _ ctx: DNNLContext, handle: UnsafeMutableRawPointer?) throws {
+    private init(_ desc: dnnl_memory_desc_t, _ ctx: DNNLContext, handle: UnsafeMutableRawPointer, storage: AnyObject) throws {
         var md = desc
         var m: dnnl_memory_t? = nil
-        try dnnl(dnnl_memory_create(&m, &md, ctx.engine, handle ?? upres_dnnl_memory_allocate()), "creating memory")
+        try dnnl(dnnl_memory_create(&m, &md, ctx.engine, handle), "creating memory")
         memory = m!
         self.desc = desc
+        self.storage = storage
+    }
+
+    /// Memory of `desc` in `buffer` (at least `MemoryDesc.size(desc)` bytes).
+    convenience init(_ desc: dnnl_memory_desc_t, _ ctx: DNNLContext, buffer: AlignedBuffer) throws {
+        precondition(buffer.size >= MemoryDesc.size(desc), "buffer smaller than its memory")
+        try self.init(desc, ctx, handle: buffer.pointer, storage: buffer)
+    }
+
+    /// `base`'s bytes read with another descriptor (a strided view for pixel shuffle).
+    convenience init(_ desc: dnnl_memory_desc_t, _ ctx: DNNLContext, viewing base: DNNLMemory) throws {
+        try self.init(desc, ctx, handle: base.handle, storage: base)
     }
 
     deinit { dnnl_memory_destroy(memory) }
@@ -103,8 +118,6 @@ final class DNNLMemory {
         dnnl_memory_get_data_handle(memory, &p)
         return p!
     }
-
-    func setHandle(_ p: UnsafeMutableRawPointer) { dnnl_memory_set_data_handle(memory, p) }
 }
 
 /// 64-byte aligned raw memory.
@@ -146,7 +159,7 @@ final class DNNLPrimitive {
         var scratch: (AlignedBuffer, DNNLMemory)? = nil
         if scratchpadSize > 0 && !args.contains(where: { $0.arg == DNNL_ARG_SCRATCHPAD }) {
             let buffer = AlignedBuffer(size: scratchpadSize)
-            let memory = try DNNLMemory(scratchpad, ctx, handle: buffer.pointer)
+            let memory = try DNNLMemory(scratchpad, ctx, buffer: buffer)
             scratch = (buffer, memory)
             all.append(dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: memory.memory))
         }

@@ -48,13 +48,13 @@ extension Session {
             let plain = try MemoryDesc.make(dims, dnnl_f32, dims.count == 4 ? dnnl_oihw : dnnl_goihw)
             let plainBuffer = AlignedBuffer(size: weights.count * 4)
             weights.withUnsafeBufferPointer { plainBuffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count * 4) }
-            let from = try DNNLMemory(plain, ctx, handle: plainBuffer.pointer)
-            let to = try DNNLMemory(chosen, ctx, handle: packed.pointer)
+            let from = try DNNLMemory(plain, ctx, buffer: plainBuffer)
+            let to = try DNNLMemory(chosen, ctx, buffer: packed)
             try reorder(plain, chosen).execute(ctx, [arg(DNNL_ARG_FROM, from), arg(DNNL_ARG_TO, to)])
             dnnl_stream_wait(ctx.stream)
         }
-        let memory = try DNNLMemory(chosen, ctx, handle: buffer.pointer)
-        keep.append(buffer); keep.append(memory)
+        let memory = try DNNLMemory(chosen, ctx, buffer: buffer)
+        memories.append(memory)
         return memory
     }
 }

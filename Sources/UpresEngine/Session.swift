@@ -21,7 +21,8 @@ public final class Session {
     /// oneDNN (OpenMP) threads inside this session.
     public let threads: Int
     var steps: [Step] = []
-    var keep: [AnyObject] = []          // memories and buffers that primitives refer to
+    /// Every memory the steps run on (each keeps its buffer alive).
+    var memories: [DNNLMemory] = []
     /// Every node's output memory (NHWC), indexed as the fused graph.
     var valueMemories: [DNNLMemory] = []
     /// int8 sessions: the calibration, and int8 copies of f32 values that convolutions read.
@@ -72,9 +73,8 @@ public final class Session {
 
         inputBuffer = AlignedBuffer(size: input.count * 4)
         outputBuffer = AlignedBuffer(size: outputShape.count * 4)
-        userInput = try DNNLMemory(MemoryDesc.make(Session.dims(input), dnnl_f32, dnnl_nchw), ctx, handle: inputBuffer.pointer)
-        userOutput = try DNNLMemory(MemoryDesc.make(Session.dims(outputShape), dnnl_f32, dnnl_nchw), ctx,
-                                    handle: outputBuffer.pointer)
+        userInput = try DNNLMemory(MemoryDesc.make(Session.dims(input), dnnl_f32, dnnl_nchw), ctx, buffer: inputBuffer)
+        userOutput = try DNNLMemory(MemoryDesc.make(Session.dims(outputShape), dnnl_f32, dnnl_nchw), ctx, buffer: outputBuffer)
 
         // Activation memories: NHWC in the session's precision, buffers reused once dead.
         let readers = Graph.readers(graph.nodes, output: graph.output)
@@ -89,12 +89,11 @@ public final class Session {
             let pick = free.enumerated().filter { $0.element.size >= size }.min { $0.element.size < $1.element.size }
             let buffer: AlignedBuffer
             if let pick { buffer = pick.element; free.remove(at: pick.offset) } else { buffer = AlignedBuffer(size: size) }
-            keep.append(buffer)
-            values.append(try DNNLMemory(md, ctx, handle: buffer.pointer))
+            values.append(try DNNLMemory(md, ctx, buffer: buffer))
             if lastUse[i] != Int.max { dying[min(lastUse[i], graph.nodes.count - 1)].append(buffer) }
             free.append(contentsOf: dying[i])   // inputs whose last reader was node i
         }
-        keep.append(contentsOf: values)
+        memories.append(contentsOf: values)
         valueMemories = values
 
         for (i, node) in graph.nodes.enumerated() {
@@ -111,11 +110,10 @@ public final class Session {
         let size = steps.compactMap { $0.primitive?.scratchpadSize }.max() ?? 0
         guard size > 0 else { return }
         let buffer = AlignedBuffer(size: size)
-        keep.append(buffer)
         for k in steps.indices {
             guard let p = steps[k].primitive, p.scratchpadSize > 0 else { continue }
-            let memory = try DNNLMemory(p.scratchpad, ctx, handle: buffer.pointer)
-            keep.append(memory)
+            let memory = try DNNLMemory(p.scratchpad, ctx, buffer: buffer)
+            memories.append(memory)
             steps[k].args.append(arg(DNNL_ARG_SCRATCHPAD, memory))
         }
     }
@@ -197,9 +195,9 @@ public final class Session {
             let dims = [s.n, c, r, r, s.h, s.w]
             let srcMD = try MemoryDesc.strided(dims, [s.h * s.w * s.c, r * r, r, 1, s.w * s.c, s.c], dt)
             let dstMD = try MemoryDesc.strided(dims, [o.h * o.w * c, 1, o.w * c, c, r * o.w * c, r * c], dt)
-            let from = try DNNLMemory(srcMD, ctx, handle: src!.handle)
-            let to = try DNNLMemory(dstMD, ctx, handle: dst.handle)
-            keep.append(from); keep.append(to)
+            let from = try DNNLMemory(srcMD, ctx, viewing: src!)
+            let to = try DNNLMemory(dstMD, ctx, viewing: dst)
+            memories.append(from); memories.append(to)
             try addReorder(from: from, to: to, kind: "pixel shuffle", node: i)
         case .maxPool(let k, let st, let p):
             let s = shapes[node.inputs[0]], o = shapes[i]
@@ -236,8 +234,8 @@ public final class Session {
     func constant(_ values: [Float], channels: Int) throws -> DNNLMemory {
         let buffer = AlignedBuffer(size: values.count * 4)
         values.withUnsafeBufferPointer { buffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count * 4) }
-        let m = try DNNLMemory(MemoryDesc.make([1, channels, 1, 1], dnnl_f32, dnnl_nchw), ctx, handle: buffer.pointer)
-        keep.append(buffer); keep.append(m)
+        let m = try DNNLMemory(MemoryDesc.make([1, channels, 1, 1], dnnl_f32, dnnl_nchw), ctx, buffer: buffer)
+        memories.append(m)
         return m
     }
 
@@ -390,8 +388,8 @@ public final class Session {
     func constantVector(_ v: [Float]) throws -> DNNLMemory {
         let buffer = AlignedBuffer(size: v.count * 4)
         v.withUnsafeBufferPointer { buffer.pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count * 4) }
-        let m = try DNNLMemory(MemoryDesc.make([v.count], dnnl_f32, dnnl_a), ctx, handle: buffer.pointer)
-        keep.append(buffer); keep.append(m)
+        let m = try DNNLMemory(MemoryDesc.make([v.count], dnnl_f32, dnnl_a), ctx, buffer: buffer)
+        memories.append(m)
         return m
     }
 }

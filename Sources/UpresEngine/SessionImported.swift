@@ -57,7 +57,6 @@ extension Session {
                 ReferenceExecutor.resizeTaps(r.mode, out: $0, outSize: o.w, inSize: s.w, scale: r.scaleX, alignCorners: r.alignCorners)
             }
             let resizer = SeparableResize(rows: rows, cols: cols, input: s, output: o, bf16: bf)
-            keep.append(resizer)
             steps.append(Step(kind: "resize", node: i, primitive: nil, args: [], host: { resizer.run(from: from, to: to) }))
         default:
             preconditionFailure("not an imported operation: \(node.op)")

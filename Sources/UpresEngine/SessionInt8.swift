@@ -45,8 +45,8 @@ extension Session {
         let dims = withUnsafeBytes(of: v.desc.dims) { Array($0.bindMemory(to: Int64.self).prefix(ndims)).map(Int.init) }
         let md = try MemoryDesc.make(dims, dnnl_u8, dnnl_nhwc)
         let buffer = AlignedBuffer(size: MemoryDesc.size(md))
-        let copy = try DNNLMemory(md, ctx, handle: buffer.pointer)
-        keep.append(buffer); keep.append(copy)
+        let copy = try DNNLMemory(md, ctx, buffer: buffer)
+        memories.append(copy)
         let p = try scaledReorder(v.desc, md, scales: [1 / q.step], mask: 0, dstZeroPoint: q.zeroPoint)
         steps.append(Step(kind: "quantise", node: j, primitive: p, args: [arg(DNNL_ARG_FROM, v), arg(DNNL_ARG_TO, copy)]))
         quantisedCopies[j] = copy
@@ -63,8 +63,8 @@ extension Session {
         let dims = withUnsafeBytes(of: v.desc.dims) { Array($0.bindMemory(to: Int64.self).prefix(ndims)).map(Int.init) }
         let md = try MemoryDesc.make(dims, dnnl_bf16, dnnl_nhwc)
         let buffer = AlignedBuffer(size: MemoryDesc.size(md))
-        let copy = try DNNLMemory(md, ctx, handle: buffer.pointer)
-        keep.append(buffer); keep.append(copy)
+        let copy = try DNNLMemory(md, ctx, buffer: buffer)
+        memories.append(copy)
         try addReorder(from: v, to: copy, kind: "to bf16", node: j)
         bf16Copies[j] = copy
         return (copy, dnnl_bf16)
@@ -199,8 +199,8 @@ extension Session {
     private func int32Constant(_ v: Int32) throws -> DNNLMemory {
         let buffer = AlignedBuffer(size: 4)
         buffer.pointer.storeBytes(of: v, as: Int32.self)
-        let m = try DNNLMemory(MemoryDesc.make([1], dnnl_s32, dnnl_a), ctx, handle: buffer.pointer)
-        keep.append(buffer); keep.append(m)
+        let m = try DNNLMemory(MemoryDesc.make([1], dnnl_s32, dnnl_a), ctx, buffer: buffer)
+        memories.append(m)
         return m
     }
 }

@@ -6,7 +6,6 @@
 // ---------------------------------------------------------------- oneDNN
 #include <oneapi/dnnl/dnnl.h>
 // DNNL_MEMORY_ALLOCATE is a pointer-cast macro; DNNL_ARG_ATTR_MULTIPLE_POST_OP takes an argument.
-static inline void *upres_dnnl_memory_allocate(void) { return DNNL_MEMORY_ALLOCATE; }
 static inline int upres_dnnl_arg_post_op(int index, int arg) { return DNNL_ARG_ATTR_MULTIPLE_POST_OP(index) | arg; }
 static inline const char *upres_dnnl_impl_name(const_dnnl_primitive_desc_t pd) {
     const char *name = NULL;
