@@ -416,7 +416,7 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
     /// A static tile: the previous frame's output of this tile, once that tile is done (it was
     /// queued earlier, so it is done or being worked on: no deadlock).
     private func copyFromPrevious(_ item: WorkItem, tile: Int) throws {
-        guard let prev = item.job.previous else { throw MediaInputError("internal: static tile without a previous frame") }
+        guard let prev = item.job.previous else { preconditionFailure("a static tile without a previous frame") }
         lock.lock()
         while !scheduler.isDone(frame: prev.index, tile: tile) && failure == nil && !scheduler.isAborted { lock.wait() }
         lock.unlock()
