@@ -9,7 +9,7 @@ public enum OutputNaming {
         let path = input as NSString
         let ext = path.pathExtension
         let stem = (path.lastPathComponent as NSString).deletingPathExtension
-        let known = !ext.isEmpty && OutputFile.muxer(for: "x.\(ext)") != nil
+        let known = !ext.isEmpty && OutputFile.hasMuxer(for: "x.\(ext)")
         let name = "\(stem).upres-\(size.label).\(known ? ext : "mkv")"
         let dir = path.deletingLastPathComponent
         return dir.isEmpty ? name : (dir as NSString).appendingPathComponent(name)

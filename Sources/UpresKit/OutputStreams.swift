@@ -27,7 +27,7 @@ final class OutputStreams {
         self.map = map
         self.copied = copied
         self.conversions = conversions
-        repair = PacketTimestampRepair(format: out.format)
+        repair = PacketTimestampRepair(output: out)
         // Into a file the muxers take the configuration from the first packet and rewrite their
         // header at the end (stating it first would make Matroska's rewrite overrun the header).
         guard StandardStream.isPipe(target), ["mp4", "mov", "ipod", "3gp", "matroska", "webm"].contains(out.formatName) else { return }

@@ -21,13 +21,13 @@ extension UpscaleJob {
     func join(_ segments: [URL], into path: String, target: String, partial: Bool) throws -> (frames: Int, copied: Int, warnings: [String]) {
         guard !segments.isEmpty else { throw JobError(file: target, message: "internal: no segment to join") }
         let out: OutputFile
-        do { out = try OutputFile(path: path, format: encoding.muxer) } catch { throw JobError(file: target, message: "\(error)", cause: error) }
+        do { out = try OutputFile(path: path, encoding: encoding) } catch { throw JobError(file: target, message: "\(error)", cause: error) }
         // The video stream's parameters are those the segments' encoders produced (stored in
         // each segment file): the same header a one-pass run writes.
         let first = try SegmentFileReader(path: segments[0].path)
         let parameters = try SegmentVideoParameters(first.parameters)
         let segmentTimeBase = parameters.timeBase
-        let streams = try configureOutput(out, target: target, segment: false, video: parameters)
+        let streams = try configureOutput(out, target: target, segment: false, video: .segments(parameters))
         let (streamMap, copied) = (streams.map, streams.copied)
         let videoOut = streamMap[videoStream]
         let videoTB = out.timeBase(stream: videoOut)

@@ -67,7 +67,7 @@ public final class UpscaleJob {
         // A whole file goes through the muxer; a segment's packets into a segment file.
         var out: OutputFile? = nil
         if segment == nil {
-            do { out = try OutputFile(path: staging.writePath, format: encoding.muxer) } catch { throw wrap(error, outputPath) }
+            do { out = try OutputFile(path: staging.writePath, encoding: encoding) } catch { throw wrap(error, outputPath) }
         }
 
         // Decoder, upscaler, optional format conversion, encoder.
@@ -79,9 +79,9 @@ public final class UpscaleJob {
         let frameRate = input.guessedFrameRate(stream: videoStream)
         let encoder: VideoEncoder
         do {
-            encoder = try VideoEncoder(codec: encoding.codec, format: encodeFormat, timeBase: decodePlan.timeBase,
+            encoder = try VideoEncoder(encoding: encoding, format: encodeFormat, timeBase: decodePlan.timeBase,
                                        frameRate: decodePlan.rate(frameRate), settings: settings.encoder,
-                                       globalHeader: plan.encoding.needsGlobalHeader, context: "'\(outputPath)'")
+                                       context: "'\(outputPath)'")
         } catch { throw wrap(error, outputPath) }
 
         var streamMap = [Int](repeating: -1, count: input.streamCount)
@@ -92,7 +92,7 @@ public final class UpscaleJob {
             do { segmentFile = try SegmentFileWriter(path: staging.writePath, encoder: encoder) } catch { throw wrap(error, target) }
         }
         if let out {
-            let s = try configureOutput(out, target: target, segment: false, video: encoder)
+            let s = try configureOutput(out, target: target, segment: false, video: .encoder(encoder))
             (streams, streamMap, copied) = (s, s.map, s.copied)
         } else {
             streamMap[videoStream] = 0

@@ -11,7 +11,7 @@ public enum AACStreamConfig {
     /// Fills `par.extradata` when it is AAC without one and the profile, rate and channel count
     /// say what to write; returns whether it did.
     @discardableResult
-    public static func fillIfMissing(_ par: UnsafeMutablePointer<AVCodecParameters>) -> Bool {
+    static func fillIfMissing(_ par: UnsafeMutablePointer<AVCodecParameters>) -> Bool {
         let p = par.pointee
         // Channel configurations 1-6 are 1-6 channels, 7 is 7.1 (8 channels).
         let n = p.ch_layout.nb_channels

@@ -9,7 +9,7 @@ public struct AudioFormat: Equatable, CustomStringConvertible, Sendable {
     public var layout: String
     public var channels: Int32
 
-    public init(sampleRate: Int32, sampleFormat: AVSampleFormat, layout: UnsafePointer<AVChannelLayout>) {
+    init(sampleRate: Int32, sampleFormat: AVSampleFormat, layout: UnsafePointer<AVChannelLayout>) {
         self.sampleRate = sampleRate
         self.sampleFormat = sampleFormat
         channels = max(1, layout.pointee.nb_channels)
@@ -26,7 +26,7 @@ public struct AudioFormat: Equatable, CustomStringConvertible, Sendable {
     }
 
     /// The format of a decoded frame.
-    public init(frame: UnsafePointer<AVFrame>) {
+    init(frame: UnsafePointer<AVFrame>) {
         var layout = frame.pointee.ch_layout   // a shallow copy, read only
         self.init(sampleRate: frame.pointee.sample_rate, sampleFormat: AVSampleFormat(rawValue: frame.pointee.format),
                   layout: &layout)

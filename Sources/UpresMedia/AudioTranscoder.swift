@@ -23,7 +23,7 @@ public final class AudioTranscoder {
     public private(set) var undecodable = 0
     private var finished = false
 
-    public init(source par: UnsafePointer<AVCodecParameters>, timeBase: AVRational, encoder name: String,
+    init(source par: UnsafePointer<AVCodecParameters>, timeBase: AVRational, encoder name: String,
                 globalHeader: Bool) throws {
         let sourceName = MediaNames.codec(par.pointee.codec_id)
         guard let dcodec = avcodec_find_decoder(par.pointee.codec_id) else {
@@ -72,7 +72,7 @@ public final class AudioTranscoder {
     public var timeBase: AVRational { encoder.pointee.time_base }
 
     /// The output stream's parameters (codec, rate, layout, extradata).
-    public func parameters(into par: UnsafeMutablePointer<AVCodecParameters>) throws {
+    func parameters(into par: UnsafeMutablePointer<AVCodecParameters>) throws {
         try avCheck(avcodec_parameters_from_context(par, encoder), "avcodec_parameters_from_context", "audio encoder \(encoderName)")
     }
 

@@ -12,7 +12,7 @@ public final class BitstreamFilter {
     /// Packets the filter refused (damaged headers): dropped.
     public private(set) var rejected = 0
 
-    public init(_ name: String, parameters: UnsafePointer<AVCodecParameters>, timeBase: AVRational) throws {
+    init(_ name: String, parameters: UnsafePointer<AVCodecParameters>, timeBase: AVRational) throws {
         self.name = name
         guard let filter = av_bsf_get_by_name(name) else {
             throw MediaInputError("this FFmpeg build has no bitstream filter '\(name)'")

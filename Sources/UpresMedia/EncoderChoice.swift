@@ -12,7 +12,7 @@ public struct EncoderChoice {
     /// - Parameters:
     ///   - sourceCodec: the source video's codec (its own encoder is preferred for alpha).
     ///   - sourceHasAlpha: the decoded source carries an alpha plane.
-    public static func choose(muxer: UnsafePointer<AVOutputFormat>, fileExtension ext: String,
+    static func choose(muxer: UnsafePointer<AVOutputFormat>, fileExtension ext: String,
                               source: AVPixelFormat, sourceCodec: AVCodecID, sourceHasAlpha: Bool) -> EncoderChoice {
         let muxerName = String(cString: muxer.pointee.name)
         let usual = usual(for: muxerName, fileExtension: ext) ?? "libx264"
@@ -74,7 +74,7 @@ public struct EncoderChoice {
     /// Encoders that keep 12 and 16 bits, in order of preference (lossy first, like the usual one).
     static let deepEncoders = ["libx265", "ffv1"]
 
-    public static func takesAlpha(_ codec: UnsafePointer<AVCodec>) -> Bool {
+    static func takesAlpha(_ codec: UnsafePointer<AVCodec>) -> Bool {
         EncoderCatalog.pixelFormats(of: codec).contains { WorkingFormat.hasAlpha($0) && !WorkingFormat.isPalette($0) }
     }
 

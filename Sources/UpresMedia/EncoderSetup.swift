@@ -6,8 +6,8 @@ import CFFmpeg
 /// or the encoder's best match for the source; then the encoder's frame format for an output
 /// size (`encodeFormat`). What the output cannot keep is said in `warnings`.
 public struct EncoderSetup: @unchecked Sendable {
-    public let muxer: UnsafePointer<AVOutputFormat>
-    public let codec: UnsafePointer<AVCodec>
+    let muxer: UnsafePointer<AVOutputFormat>
+    let codec: UnsafePointer<AVCodec>
     public let pixelFormat: AVPixelFormat
     /// The encoder's name as `--codec` or the choice gave it.
     public let codecName: String

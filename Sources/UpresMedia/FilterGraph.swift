@@ -10,14 +10,14 @@ import CMediaShims
 ///     let sink = try g.addSink("out")
 ///     try g.link(src, text); try g.link(text, sink); try g.configure()
 ///     try g.push(frame, into: src); _ = try g.pull(from: sink, into: out)
-public final class FilterGraph {
-    public typealias Node = UnsafeMutablePointer<AVFilterContext>
+final class FilterGraph {
+    typealias Node = UnsafeMutablePointer<AVFilterContext>
 
     private let graph: UnsafeMutablePointer<AVFilterGraph>
     private var count = 0
 
     /// - Parameter threads: slice threads for filters that have them (0 = one per core).
-    public init(threads: Int32 = 1) {
+    init(threads: Int32 = 1) {
         guard let g = avfilter_graph_alloc() else { fatalError("avfilter_graph_alloc: out of memory") }
         graph = g
         g.pointee.nb_threads = threads
@@ -30,7 +30,7 @@ public final class FilterGraph {
 
     /// Adds and initialises a filter; an option the filter does not have is an error.
     @discardableResult
-    public func add(_ filter: String, _ options: [String: String] = [:], name: String? = nil) throws -> Node {
+    func add(_ filter: String, _ options: [String: String] = [:], name: String? = nil) throws -> Node {
         guard let f = avfilter_get_by_name(filter) else {
             throw MediaInputError("this FFmpeg build has no '\(filter)' filter")
         }
@@ -51,7 +51,7 @@ public final class FilterGraph {
     }
 
     /// A `buffer` source for frames of `format` with timestamps in `timeBase`.
-    public func addSource(_ name: String, format: VideoFormat, timeBase: AVRational) throws -> Node {
+    func addSource(_ name: String, format: VideoFormat, timeBase: AVRational) throws -> Node {
         let sar = format.sampleAspectRatio.num > 0 ? format.sampleAspectRatio : AVRational(num: 1, den: 1)
         return try add("buffer", ["width": "\(format.width)", "height": "\(format.height)",
                                   "pix_fmt": PixelFormat.name(format.pixelFormat),
@@ -59,22 +59,22 @@ public final class FilterGraph {
                                   "pixel_aspect": "\(sar.num)/\(sar.den)"], name: name)
     }
 
-    public func addSink(_ name: String) throws -> Node {
+    func addSink(_ name: String) throws -> Node {
         try add("buffersink", name: name)
     }
 
-    public func link(_ from: Node, _ to: Node, fromPad: Int = 0, toPad: Int = 0) throws {
+    func link(_ from: Node, _ to: Node, fromPad: Int = 0, toPad: Int = 0) throws {
         try avCheck(avfilter_link(from, UInt32(fromPad), to, UInt32(toPad)), "avfilter_link",
                     "linking \(String(cString: from.pointee.name)) to \(String(cString: to.pointee.name))")
     }
 
     /// Checks the links and negotiates formats; call once, after every filter is linked.
-    public func configure() throws {
+    func configure() throws {
         try avCheck(avfilter_graph_config(graph, nil), "avfilter_graph_config", "configuring a filter graph")
     }
 
     /// Sends a frame into a source (the graph takes its own reference), or nil for end of stream.
-    public func push(_ frame: Frame?, into source: Node) throws {
+    func push(_ frame: Frame?, into source: Node) throws {
         if let frame {
             try avCheck(av_buffersrc_add_frame_flags(source, frame.pointer, Int32(AV_BUFFERSRC_FLAG_KEEP_REF)),
                         "av_buffersrc_add_frame_flags", "filtering a frame")
@@ -83,10 +83,10 @@ public final class FilterGraph {
         }
     }
 
-    public enum PullResult { case frame, needsInput, endOfStream }
+    enum PullResult { case frame, needsInput, endOfStream }
 
     /// The next frame out of a sink.
-    public func pull(from sink: Node, into frame: Frame) throws -> PullResult {
+    func pull(from sink: Node, into frame: Frame) throws -> PullResult {
         frame.unref()
         let r = av_buffersink_get_frame(sink, frame.pointer)
         if r >= 0 { return .frame }
@@ -95,12 +95,12 @@ public final class FilterGraph {
         throw MediaError(code: r, function: "av_buffersink_get_frame", context: "filtering")
     }
 
-    public func timeBase(of sink: Node) -> AVRational { av_buffersink_get_time_base(sink) }
+    func timeBase(of sink: Node) -> AVRational { av_buffersink_get_time_base(sink) }
 }
 
 extension Frame {
     /// A metadata entry the filters attached to this frame (`lavfi.psnr.mse.y`...).
-    public func metadata(_ key: String) -> String? {
+    func metadata(_ key: String) -> String? {
         guard let e = av_dict_get(pointer.pointee.metadata, key, nil, 0) else { return nil }
         return String(cString: e.pointee.value)
     }

@@ -60,7 +60,7 @@ public final class InputFile {
 
     public var streamCount: Int { Int(context.pointee.nb_streams) }
 
-    public func stream(_ index: Int) -> UnsafeMutablePointer<AVStream> {
+    func stream(_ index: Int) -> UnsafeMutablePointer<AVStream> {
         precondition(index >= 0 && index < streamCount, "stream index out of range")
         return context.pointee.streams[index]!
     }

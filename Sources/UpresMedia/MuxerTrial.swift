@@ -7,7 +7,7 @@ import CMediaShims
 /// "experimental"). Memory is not seekable: give the options that let the muxer write into a
 /// pipe (`movflags=frag_keyframe+empty_moov` for MP4).
 public enum MuxerTrial {
-    public static func accepts(_ format: UnsafePointer<AVOutputFormat>, parameters: UnsafePointer<AVCodecParameters>,
+    static func accepts(_ format: UnsafePointer<AVOutputFormat>, parameters: UnsafePointer<AVCodecParameters>,
                                timeBase: AVRational, options: [(String, String)] = []) -> Bool {
         var ctx: UnsafeMutablePointer<AVFormatContext>? = nil
         guard avformat_alloc_output_context2(&ctx, format, nil, nil) >= 0, let oc = ctx else { return true }

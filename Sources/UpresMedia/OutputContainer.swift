@@ -11,14 +11,14 @@ public enum OutputContainer {
     public static func exists(_ name: String) -> Bool { muxer(named: name) != nil }
 
     /// By FFmpeg's name (`matroska`, `mpegts`), else by an extension (`mkv`, `ts`, `y4m`).
-    public static func muxer(named name: String) -> UnsafePointer<AVOutputFormat>? {
+    static func muxer(named name: String) -> UnsafePointer<AVOutputFormat>? {
         if let m = av_guess_format(name, nil, nil), String(cString: m.pointee.name) == name { return m }
         guard !name.isEmpty, !name.contains("/"), !name.contains("%") else { return nil }
         return av_guess_format(nil, "x.\(name)", nil)
     }
 
     /// The muxer for `output`: the one `format` names, else the one its extension implies.
-    public static func muxer(for output: String, format: String?) throws -> UnsafePointer<AVOutputFormat> {
+    static func muxer(for output: String, format: String?) throws -> UnsafePointer<AVOutputFormat> {
         if let format {
             guard let m = muxer(named: format) else {
                 throw MediaInputError("unknown container format '\(format)' for -f/--format (e.g. "
@@ -58,7 +58,7 @@ public enum OutputContainer {
 
     /// YUV4MPEG states the frame rate as its stream's time base: make that 1/fps (it keeps no
     /// timestamps; frames follow one another, `FrameNumbering`).
-    public static func setFrameTimeBase(_ stream: UnsafeMutablePointer<AVStream>, format: String, frameRate: AVRational) {
+    static func setFrameTimeBase(_ stream: UnsafeMutablePointer<AVStream>, format: String, frameRate: AVRational) {
         guard format == "yuv4mpegpipe", frameRate.num > 0, frameRate.den > 0 else { return }
         stream.pointee.time_base = av_inv_q(frameRate)
     }
@@ -90,7 +90,7 @@ public enum OutputContainer {
 
     /// Checks the encoder against what the container holds beyond `avformat_query_codec` (which
     /// YUV4MPEG does not answer) and returns the pixel format to encode in.
-    public static func check(codec: UnsafePointer<AVCodec>, pixelFormat: AVPixelFormat, muxer: String,
+    static func check(codec: UnsafePointer<AVCodec>, pixelFormat: AVPixelFormat, muxer: String,
                       explicitPixelFormat: Bool) throws -> AVPixelFormat {
         if muxer == "yuv4mpegpipe" && codec.pointee.id != AV_CODEC_ID_WRAPPED_AVFRAME {
             throw MediaInputError("the yuv4mpegpipe container holds raw frames only: leave out --codec")

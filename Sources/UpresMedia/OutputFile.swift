@@ -11,12 +11,17 @@ public final class OutputFile {
     /// - Parameters:
     ///   - path: where to write (may be a temporary name).
     ///   - format: the muxer, chosen from the final file name by `OutputFile.muxer(for:)`.
-    public init(path: String, format: UnsafePointer<AVOutputFormat>) throws {
+    init(path: String, format: UnsafePointer<AVOutputFormat>) throws {
         self.path = path
         var ctx: UnsafeMutablePointer<AVFormatContext>? = nil
         try avCheck(avformat_alloc_output_context2(&ctx, format, nil, path), "avformat_alloc_output_context2",
                   "creating '\(path)'")
         context = ctx!
+    }
+
+    /// A file for the container `encoding` chose (`EncoderSetup`).
+    public convenience init(path: String, encoding: EncoderSetup) throws {
+        try self.init(path: path, format: encoding.muxer)
     }
 
     deinit {
@@ -26,11 +31,14 @@ public final class OutputFile {
     }
 
     /// The muxer FFmpeg would pick for a file name (by extension), or nil.
-    public static func muxer(for fileName: String) -> UnsafePointer<AVOutputFormat>? {
+    static func muxer(for fileName: String) -> UnsafePointer<AVOutputFormat>? {
         av_guess_format(nil, fileName, nil)
     }
 
-    public var format: UnsafePointer<AVOutputFormat> { context.pointee.oformat }
+    /// Whether FFmpeg has a muxer for a file name's extension.
+    public static func hasMuxer(for fileName: String) -> Bool { muxer(for: fileName) != nil }
+
+    var format: UnsafePointer<AVOutputFormat> { context.pointee.oformat }
     public var formatName: String { String(cString: format.pointee.name) }
     public var needsGlobalHeader: Bool { upres_format_needs_global_header(context) != 0 }
     public var isImageMuxer: Bool { upres_format_is_image2(context) != 0 }
@@ -43,12 +51,12 @@ public final class OutputFile {
         return nil
     }
 
-    public func addStream() -> UnsafeMutablePointer<AVStream> {
+    func addStream() -> UnsafeMutablePointer<AVStream> {
         guard let st = avformat_new_stream(context, nil) else { fatalError("avformat_new_stream: out of memory") }
         return st
     }
 
-    public func stream(_ index: Int) -> UnsafeMutablePointer<AVStream> { context.pointee.streams[index]! }
+    func stream(_ index: Int) -> UnsafeMutablePointer<AVStream> { context.pointee.streams[index]! }
     /// The time base of output stream `index` (the muxer's choice, after the header).
     public func timeBase(stream index: Int) -> Rational { stream(index).pointee.time_base }
 

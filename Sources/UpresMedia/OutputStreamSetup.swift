@@ -4,15 +4,21 @@ import CMediaShims
 
 /// What the upscaled video stream of an output is set up from: the encoder of a one-pass run, or
 /// the parameters its segments' encoders stored (a join).
-public protocol VideoStreamParameters {
+public enum VideoStreamParameters {
+    case encoder(VideoEncoder)
+    case segments(SegmentVideoParameters)
+
     /// Sets an output stream's codec parameters and time base.
-    func configure(_ stream: UnsafeMutablePointer<AVStream>) throws
+    func configure(_ stream: UnsafeMutablePointer<AVStream>) throws {
+        switch self {
+        case .encoder(let e): try e.configure(stream)
+        case .segments(let p): try p.configure(stream)
+        }
+    }
 }
 
-extension VideoEncoder: VideoStreamParameters {}
-
 /// The video stream parameters stored in a segment file (`StreamParameters`).
-public struct SegmentVideoParameters: VideoStreamParameters {
+public struct SegmentVideoParameters {
     public let parameters: Data
     public let timeBase: Rational
 
@@ -21,7 +27,7 @@ public struct SegmentVideoParameters: VideoStreamParameters {
         timeBase = try StreamParameters.timeBase(parameters)
     }
 
-    public func configure(_ stream: UnsafeMutablePointer<AVStream>) throws {
+    func configure(_ stream: UnsafeMutablePointer<AVStream>) throws {
         try StreamParameters.decode(parameters, into: stream.pointee.codecpar)
         stream.pointee.codecpar.pointee.codec_tag = 0
         stream.pointee.time_base = timeBase

@@ -25,7 +25,10 @@ public struct PacketTimestampRepair {
     /// Packets dropped because they had no time at all.
     public private(set) var dropped = 0
 
-    public init(format: UnsafePointer<AVOutputFormat>) {
+    /// The repairs `output`'s muxer needs.
+    public init(output: OutputFile) { self.init(format: output.format) }
+
+    init(format: UnsafePointer<AVOutputFormat>) {
         strict = (format.pointee.flags & AVFMT_TS_NONSTRICT) == 0
         timeless = (format.pointee.flags & AVFMT_NOTIMESTAMPS) != 0
     }

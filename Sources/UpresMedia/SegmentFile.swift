@@ -31,7 +31,7 @@ public enum StreamParameters {
 
     /// Fills `p`; returns the packets' time base.
     @discardableResult
-    public static func decode(_ d: Data, into p: UnsafeMutablePointer<AVCodecParameters>) throws -> AVRational {
+    static func decode(_ d: Data, into p: UnsafeMutablePointer<AVCodecParameters>) throws -> AVRational {
         guard d.count >= count * 8 else { throw MediaInputError("segment stream parameters are truncated") }
         let v = (0..<count).map { i in d.withUnsafeBytes { Int64(littleEndian: $0.loadUnaligned(fromByteOffset: i * 8, as: Int64.self)) } }
         let extra = Int(v[20])
@@ -95,7 +95,7 @@ public final class SegmentFileWriter: PacketSink {
         try self.init(path: path, parameters: par, timeBase: encoder.timeBase)
     }
 
-    public init(path: String, parameters: UnsafePointer<AVCodecParameters>, timeBase: AVRational) throws {
+    init(path: String, parameters: UnsafePointer<AVCodecParameters>, timeBase: AVRational) throws {
         self.path = path
         let params = StreamParameters.encode(parameters, timeBase: timeBase)
         var head = Data(SegmentFileWriter.magic)

@@ -143,7 +143,7 @@ public struct CopyWindow {
     }
 
     /// Clips and shifts the output's chapters to the range; drops those outside it.
-    public func clipChapters(_ ctx: UnsafeMutablePointer<AVFormatContext>) {
+    func clipChapters(_ ctx: UnsafeMutablePointer<AVFormatContext>) {
         guard let range, let list = ctx.pointee.chapters else { return }
         var kept = 0
         let q = upres_av_time_base_q()

@@ -38,7 +38,7 @@ public final class StreamConversion {
     /// muxer itself takes it (`MuxerTrial`: MOV refuses Opus, MP4 FLAC, AVI text subtitles when
     /// they start, though their tables list them). MPEG-TS takes anything, writing what it has
     /// no stream type for as private data nobody reads back: only its known codecs count.
-    public static func holds(_ ist: UnsafeMutablePointer<AVStream>, in out: OutputFile) -> Bool {
+    static func holds(_ ist: UnsafeMutablePointer<AVStream>, in out: OutputFile) -> Bool {
         let par = ist.pointee.codecpar!
         guard out.canHold(codec: par.pointee.codec_id) != false else { return false }
         if out.formatName == "mpegts" && [AVMEDIA_TYPE_AUDIO, AVMEDIA_TYPE_SUBTITLE].contains(par.pointee.codec_type) {
@@ -64,7 +64,7 @@ public final class StreamConversion {
     }
 
     /// The conversion of input stream `index` for `out`, or why there is none.
-    public static func plan(_ ist: UnsafeMutablePointer<AVStream>, index: Int, into out: OutputFile) -> Result<StreamConversion, Skip> {
+    static func plan(_ ist: UnsafeMutablePointer<AVStream>, index: Int, into out: OutputFile) -> Result<StreamConversion, Skip> {
         let par = ist.pointee.codecpar!
         let type = par.pointee.codec_type
         let from = MediaNames.codec(par.pointee.codec_id)
@@ -113,7 +113,7 @@ public final class StreamConversion {
     }
 
     /// Sets up the output stream: the encoder's parameters and time base.
-    public func configure(_ ost: UnsafeMutablePointer<AVStream>) throws {
+    func configure(_ ost: UnsafeMutablePointer<AVStream>) throws {
         switch transcoder {
         case .audio(let t): try t.parameters(into: ost.pointee.codecpar)
         case .subtitles(let t): try t.parameters(into: ost.pointee.codecpar)

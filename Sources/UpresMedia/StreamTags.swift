@@ -2,7 +2,7 @@ import CFFmpeg
 
 /// Copies stream tags; drops mkvmerge's statistics tags that describe the old encoding.
 public enum StreamTags {
-    public static func copy(from ist: UnsafeMutablePointer<AVStream>, to ost: UnsafeMutablePointer<AVStream>,
+    static func copy(from ist: UnsafeMutablePointer<AVStream>, to ost: UnsafeMutablePointer<AVStream>,
                      dropEncodingStatistics: Bool) {
         av_dict_copy(&ost.pointee.metadata, ist.pointee.metadata, 0)
         guard dropEncodingStatistics else { return }

@@ -25,7 +25,7 @@ public final class SubtitleTranscoder {
         return (d.pointee.props & AV_CODEC_PROP_TEXT_SUB) != 0
     }
 
-    public init(source par: UnsafePointer<AVCodecParameters>, timeBase: AVRational, encoder name: String) throws {
+    init(source par: UnsafePointer<AVCodecParameters>, timeBase: AVRational, encoder name: String) throws {
         let sourceName = MediaNames.codec(par.pointee.codec_id)
         guard let dcodec = avcodec_find_decoder(par.pointee.codec_id) else {
             throw MediaInputError("no decoder for subtitle codec '\(sourceName)' in this FFmpeg build")
@@ -66,7 +66,7 @@ public final class SubtitleTranscoder {
     /// The time base of the packets this produces (microseconds).
     public var timeBase: AVRational { upres_av_time_base_q() }
 
-    public func parameters(into par: UnsafeMutablePointer<AVCodecParameters>) throws {
+    func parameters(into par: UnsafeMutablePointer<AVCodecParameters>) throws {
         try avCheck(avcodec_parameters_from_context(par, encoder), "avcodec_parameters_from_context", "subtitle encoder \(encoderName)")
     }
 

@@ -29,12 +29,12 @@ public struct EncoderSettings: Sendable {
 
 /// Finds encoders and the pixel formats they take.
 public enum EncoderCatalog {
-    public static func find(_ name: String) -> UnsafePointer<AVCodec>? {
+    static func find(_ name: String) -> UnsafePointer<AVCodec>? {
         guard let c = avcodec_find_encoder_by_name(name), c.pointee.type == AVMEDIA_TYPE_VIDEO else { return nil }
         return c
     }
 
-    public static func pixelFormats(of codec: UnsafePointer<AVCodec>) -> [AVPixelFormat] {
+    static func pixelFormats(of codec: UnsafePointer<AVCodec>) -> [AVPixelFormat] {
         guard var p = upres_codec_pix_fmts(codec) else { return [] }
         var list: [AVPixelFormat] = []
         while p.pointee != AV_PIX_FMT_NONE { list.append(p.pointee); p += 1 }
@@ -43,7 +43,7 @@ public enum EncoderCatalog {
 
     /// The source format if the encoder takes it, else FFmpeg's least-lossy choice
     /// (which keeps bit depth where the encoder allows it).
-    public static func bestPixelFormat(for codec: UnsafePointer<AVCodec>, source: AVPixelFormat) -> AVPixelFormat {
+    static func bestPixelFormat(for codec: UnsafePointer<AVCodec>, source: AVPixelFormat) -> AVPixelFormat {
         let list = pixelFormats(of: codec)
         if list.isEmpty || list.contains(source) { return source }
         return list.withUnsafeBufferPointer { buf -> AVPixelFormat in
@@ -74,7 +74,14 @@ public final class VideoEncoder {
     ///   - timeBase: time base of the frame timestamps (the source stream's, so pts pass through).
     ///   - frameRate: nominal frame rate (a hint for rate control; timestamps rule).
     ///   - globalHeader: set when the container wants codec headers out of band.
-    public init(codec: UnsafePointer<AVCodec>, format: VideoFormat, timeBase: AVRational, frameRate: AVRational,
+    /// The encoder `encoding` chose, with its container's header placement.
+    public convenience init(encoding: EncoderSetup, format: VideoFormat, timeBase: AVRational, frameRate: AVRational,
+                            settings: EncoderSettings, context where_: String) throws {
+        try self.init(codec: encoding.codec, format: format, timeBase: timeBase, frameRate: frameRate, settings: settings,
+                      globalHeader: encoding.needsGlobalHeader, context: where_)
+    }
+
+    init(codec: UnsafePointer<AVCodec>, format: VideoFormat, timeBase: AVRational, frameRate: AVRational,
                 settings: EncoderSettings, globalHeader: Bool, context where_: String) throws {
         guard let ctx = avcodec_alloc_context3(codec) else { fatalError("avcodec_alloc_context3: out of memory") }
         context = ctx
@@ -132,7 +139,7 @@ public final class VideoEncoder {
     public var timeBase: AVRational { context.pointee.time_base }
 
     /// Sets an output stream's codec parameters and time base to this encoder's.
-    public func configure(_ stream: UnsafeMutablePointer<AVStream>) throws {
+    func configure(_ stream: UnsafeMutablePointer<AVStream>) throws {
         try avCheck(avcodec_parameters_from_context(stream.pointee.codecpar, context), "avcodec_parameters_from_context", "video stream")
         stream.pointee.time_base = timeBase
     }

@@ -20,13 +20,13 @@ public struct ColourDescription: Equatable, Sendable {
         self.chromaLocation = chromaLocation
     }
 
-    public init(parameters p: UnsafePointer<AVCodecParameters>) {
+    init(parameters p: UnsafePointer<AVCodecParameters>) {
         self.init(primaries: p.pointee.color_primaries, transfer: p.pointee.color_trc,
                   matrix: p.pointee.color_space, range: p.pointee.color_range,
                   chromaLocation: p.pointee.chroma_location)
     }
 
-    public init(frame f: UnsafePointer<AVFrame>) {
+    init(frame f: UnsafePointer<AVFrame>) {
         self.init(primaries: f.pointee.color_primaries, transfer: f.pointee.color_trc,
                   matrix: f.pointee.colorspace, range: f.pointee.color_range,
                   chromaLocation: f.pointee.chroma_location)

@@ -1,7 +1,7 @@
 import CFFmpeg
 import Foundation
 import Testing
-import UpresMedia
+@testable import UpresMedia
 @testable import UpresKit
 
 /// Small synthetic inputs made with the ffmpeg CLI, one folder per test, removed at the end.
