@@ -194,6 +194,8 @@ public final class TilePipeline: FramePipeline, @unchecked Sendable {
         // Stage times are read by `fill` on the encode thread: updated under the lock.
         stitchSeconds += scaled
         classifySeconds += classified
+        // Aborted while this frame was being prepared (a failure on another thread): drop it.
+        if scheduler.isAborted { lock.unlock(); return }
         inFlight.append(job)
         let windows = grid.windows(classes: job.classes, maxPixels: mergeLimit ?? 0) { [mergeLimit] c in
             mergeLimit != nil && c != .flat && c != .static

@@ -56,10 +56,11 @@ struct TileScheduler<Item> {
 
     /// Admits the next frame (its index is the number admitted before it) with `work` queued in
     /// order; `doneTiles` need no work (flat tiles). Returns the frame's index and whether it is
-    /// complete already (nothing to run).
+    /// complete already (nothing to run). A frame may still come after `finishInput` (the job
+    /// can end the input on another thread while a frame is being submitted, after a failure):
+    /// its work is run like any other.
     @discardableResult
     mutating func admit(_ work: [(Item, [Int])], doneTiles: [Int]) -> (index: Int, complete: Bool) {
-        precondition(!isFinished, "a frame admitted after the end of the input")
         let index = admitted
         admitted += 1
         var state = FrameState(index: index, tileDone: Array(repeating: false, count: tileCount), remaining: 0)

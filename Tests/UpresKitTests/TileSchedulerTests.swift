@@ -75,6 +75,19 @@ struct TileSchedulerTests {
         #expect(s.isDrained)
     }
 
+    @Test("a frame admitted after the end of the input is still run (a failure can end the input mid-submit)")
+    func admittedAfterEnd() {
+        var s = Scheduler(framesInFlight: 2, tiles: 1)
+        s.finishInput()
+        s.admit([("late", [0])], doneTiles: [])
+        let w = Self.take(&s)
+        #expect(w?.item == "late")
+        if case .stop = s.take() {} else { Issue.record("then the worker stops") }
+        if let w { s.finish(w) }
+        let c = s.popCompleted(); #expect(c == 0)
+        #expect(s.isDrained)
+    }
+
     @Test("abort drops the queue and the frames; late finishes change nothing")
     func abort() {
         var s = Scheduler(framesInFlight: 2, tiles: 1)
