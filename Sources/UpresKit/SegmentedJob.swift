@@ -117,9 +117,11 @@ extension UpscaleJob {
                 break
             }
             if r.interrupted, let cut = r.lastFramePts.map({ $0 + 1 }), r.framesEncoded > 0,
-               spec.end.map({ cut < $0 }) ?? true {
+               r.framesEncoded < state.frames[i], spec.end.map({ cut < $0 }) ?? true {
                 // A graceful stop cut this segment short after its last encoded frame: split it,
-                // the rest becomes a segment of its own that a rerun starts with.
+                // the rest becomes a segment of its own that a rerun starts with. (A stop that
+                // came after the segment's last frame but before the pass saw the next one
+                // leaves nothing to cut: the segment is done.)
                 state.boundaries.insert(cut, at: i)
                 state.done.insert(true, at: i)
                 state.frames.insert(r.framesEncoded, at: i)

@@ -54,8 +54,9 @@ public final class UpscaleJob {
         return try runPass(segment: nil, control: control, onStart: onStart, progress: progress)
     }
 
-    /// One pass over the input: the whole file into the output, or (`segment`) the frames of one
-    /// segment, video only, into a segment file.
+    /// One pass over the input (`TranscodePass`): the whole file into the output, or (`segment`)
+    /// the frames of one segment, video only, into a segment file. The output is staged and
+    /// appears only once the pass succeeded (or, stopped, as a partial file).
     func runPass(segment: SegmentSpec?, control: JobControl, onStart: (PipelineStats) -> Void,
                  progress: @escaping (PipelineStats) -> Void) throws -> JobResult {
         let started = segment?.jobStarted ?? Date()
@@ -63,256 +64,65 @@ public final class UpscaleJob {
         let staging = try OutputStaging(finalPath: target, overwrite: segment != nil || settings.overwrite)
         var committed = false
         defer { if !committed { staging.discard() } }
+        let pass = try TranscodePass(self, segment: segment, writePath: staging.writePath, control: control,
+                                     onStart: onStart, progress: progress)
+        let outcome = try pass.run()
+        let result = try finish(outcome, segment: segment, staging: staging, started: started)
+        committed = true
+        return result
+    }
 
-        // A whole file goes through the muxer; a segment's packets into a segment file.
-        var out: OutputFile? = nil
-        if segment == nil {
-            do { out = try OutputFile(path: staging.writePath, encoding: encoding) } catch { throw wrap(error, outputPath) }
+    /// Judges a finished pass (warnings for damage and truncation) and commits its output:
+    /// whole, or (a stopped one-pass job) as a partial file.
+    private func finish(_ o: PassOutcome, segment: SegmentSpec?, staging: OutputStaging,
+                        started: Date) throws -> JobResult {
+        let expected = expectedFrames
+        func result(_ output: String) -> JobResult {
+            var r = JobResult(output: output, framesDecoded: o.framesDecoded, framesEncoded: o.framesEncoded,
+                              framesExpected: expected?.count, inputSize: (sourceFormat.width, sourceFormat.height),
+                              outputSize: (encodeFormat.width, encodeFormat.height), encoder: o.encoderName,
+                              pixelFormat: PixelFormat.name(encodeFormat.pixelFormat), copiedStreams: o.copiedStreams,
+                              elapsed: Date().timeIntervalSince(started), warnings: warnings,
+                              interrupted: o.interrupted, stats: o.stats)
+            r.lastFramePts = o.lastFramePts.map(decodePlan.sourcePts)
+            return r
         }
-
-        // Decoder, upscaler, optional format conversion, encoder.
-        let decoder: VideoDecoder
-        do {
-            decoder = try VideoDecoder(input: input, streamIndex: videoStream, threads: settings.decoderThreads,
-                                       decoderName: alphaDecoder)
-        } catch { throw wrap(error, settings.input) }
-        let frameRate = input.guessedFrameRate(stream: videoStream)
-        let encoder: VideoEncoder
-        do {
-            encoder = try VideoEncoder(encoding: encoding, format: encodeFormat, timeBase: decodePlan.timeBase,
-                                       frameRate: decodePlan.rate(frameRate), settings: settings.encoder,
-                                       context: "'\(outputPath)'")
-        } catch { throw wrap(error, outputPath) }
-
-        var streamMap = [Int](repeating: -1, count: input.streamCount)
-        var copied = 0
-        var streams: OutputStreams? = nil
-        var segmentFile: SegmentFileWriter? = nil
-        if segment != nil {
-            do { segmentFile = try SegmentFileWriter(path: staging.writePath, encoder: encoder) } catch { throw wrap(error, target) }
-        }
-        if let out {
-            let s = try configureOutput(out, target: target, segment: false, video: .encoder(encoder))
-            (streams, streamMap, copied) = (s, s.map, s.copied)
-        } else {
-            streamMap[videoStream] = 0
-        }
-
-        var stats = PipelineStats()
-        stats.input = settings.input
-        stats.output = outputPath
-        stats.inputWidth = Int(sourceFormat.width)
-        stats.inputHeight = Int(sourceFormat.height)
-        stats.outputWidth = Int(encodeFormat.width)
-        stats.outputHeight = Int(encodeFormat.height)
-        stats.model = settings.upscaler.name
-        stats.precision = settings.upscaler.precision
-        let expectedFrames = self.expectedFrames
-        stats.framesTotal = expectedFrames?.count
-        stats.framesTotalEstimated = !(expectedFrames?.exact ?? true)
-        if let segment {
-            stats.framesTotal = segment.framesTotal
-            stats.framesTotalEstimated = false
-        }
-        onStart(stats)
-        let videoOut = streamMap[videoStream]
-
-        // The frame path: this thread demuxes, decodes and submits; the pipeline's workers
-        // upscale; the encode stage's thread encodes and muxes, all at once.
-        let pipeline: any FramePipeline
-        do { pipeline = try settings.upscaler.makePipeline(input: workingFormat, output: upscaledFormat) }
-        catch { throw wrap(error, settings.input) }
-        var state = FrameTimeline()
-        var framesDecoded = 0, damaged = 0, corruptPackets = 0
-        var readError: Int32? = nil
-        var interrupted = false
-        let expected = self.expectedFrames
-        let packet = Packet(), frame = Frame()
-        let toWorking = workingFormat == sourceFormat ? nil : WorkingConverter(source: sourceFormat, working: workingFormat)
-        let progressBox = UncheckedBox(progress)
-        let sink: PacketSink = out.map(OutputContainer.sink) ?? segmentFile!
-        let stage = EncodeStage(encoder: encoder, out: sink, videoOut: videoOut,
-                                videoOutTimeBase: out.map { $0.timeBase(stream: videoOut) } ?? encoder.timeBase,
-                                decoderTimeBase: decodePlan.timeBase,
-                                upscaledFormat: upscaledFormat, encodeFormat: encodeFormat,
-                                sourceColour: workingFormat.colour, stats: stats, started: started,
-                                framesBefore: segment?.framesBefore ?? 0, framesAtStart: segment?.framesAtStart ?? 0,
-                                preview: settings.preview, progress: { progressBox.value($0) })
-        let encoding = DispatchGroup()
-        encoding.enter()
-        let encodeThread = Thread { [stage, pipeline = UncheckedBox(pipeline)] in
-            stage.run(pipeline.value, stop: control)
-            encoding.leave()
-        }
-        encodeThread.name = "upres-encode"
-        encodeThread.start()
-        var joined = false
-        func join() {
-            if !joined { encoding.wait(); joined = true }
-        }
-        defer {
-            pipeline.abort()   // stops the workers and the encode thread on every exit path
-            join()
-        }
-
-        var reachedEnd = false
-        // The pass keeps the frames with start <= pts < end of its segment and the range (the
-        // seek lands on a keyframe before start; open-GOP leading frames fall before it too).
-        let window = decodePlan.window(segmentStart: segment?.start, segmentEnd: segment?.end)
-        let copyWindow = decodePlan.copyWindow
-        let deinterlacer = decodePlan.makeDeinterlacer(pixelFormat: sourceFormat.pixelFormat)
-        func deliver(_ decoded: Frame) throws {
-            if reachedEnd { return }
-            state.assignTimestamp(to: decoded, timeBase: decoder.timeBase, frameRate: frameRate)
-            guard let deinterlacer else { return try encode(decoded) }
-            try deinterlacer.push(decoded, encode)
-            // The frame at the end went in as the one before it needed: that one is out now.
-            if let end = window.sourceEnd, decoded.pts >= end { reachedEnd = true }
-        }
-        func encode(_ decoded: Frame) throws {
-            switch window.admit(decoded) {
-            case .before: return
-            case .after: reachedEnd = true; return
-            case .inside: break
-            }
-            framesDecoded += 1
-            // waits while the frames-in-flight capacity is reached
-            try pipeline.submit(try CoreBudget.shared.run { try toWorking?.convert(decoded) } ?? decoded)
-            if let f = stage.failure { throw f }
-        }
-
-        func drainDecoder() throws {
-            while true {
-                let timer = StageTimer()
-                let result = CoreBudget.shared.run { decoder.receive(into: frame) }
-                stage.decodeSeconds += timer.seconds
-                switch result {
-                case .frame: try deliver(frame)
-                case .needsInput, .endOfStream: return
-                case .damaged:
-                    damaged += 1
-                    continue
-                }
-            }
-        }
-
-        if let start = decodePlan.seekTarget(segmentStart: segment?.start, copies: out != nil) {
-            try mediaCall(settings.input) { try input.seek(stream: videoStream, to: start, "seeking to segment start") }
-        }
-        // At a range's end, the copied streams' last packets can lie after the video's in the file.
-        var copyTail = out != nil && decodePlan.range?.endPts != nil
-        func copies(_ packet: Packet, _ index: Int) -> Bool {
-            let verdict = copyWindow.admit(packet, timeBase: input.timeBase(stream: index))
-            if verdict == .end { copyTail = false }
-            return verdict == .keep
-        }
-        do {
-            reading: while !reachedEnd || copyTail {
-                control.waitWhilePaused()
-                // A graceful stop does not cut a segment short: it is the unit of resume.
-                if control.stopNowRequested { throw JobInterrupted() }
-                if control.stopRequested { interrupted = true; break reading }
-                if let f = stage.failure { throw f }
-                switch input.read(into: packet) {
-                case .endOfFile:
-                    break reading
-                case .error(let code):
-                    readError = code
-                    break reading
-                case .packet:
-                    break
-                }
-                let index = Int(packet.streamIndex)
-                if packet.isCorrupt { corruptPackets += 1 }
-                if index == videoStream {
-                    if reachedEnd { continue }
-                    sending: while true {
-                        let timer = StageTimer()
-                        let sent = CoreBudget.shared.run { decoder.send(packet) }
-                        stage.decodeSeconds += timer.seconds
-                        switch sent {
-                        case .accepted: break sending
-                        case .full: try drainDecoder()
-                        case .rejected: damaged += 1; break sending
-                        }
-                    }
-                    try drainDecoder()
-                } else if let streams, streams.carries(index), copies(packet, index) {
-                    try streams.write(packet, from: input, via: stage.write)
-                }
-            }
-            // End of input (or a graceful stop): drain the decoder, the pipeline, then the
-            // encoder. No frame is left behind.
-            if !interrupted && !reachedEnd {
-                _ = decoder.send(nil)
-                try drainDecoder()
-                if !reachedEnd { try deinterlacer?.push(nil, encode) }
-            }
-            pipeline.finish()
-            join()
-            if let f = stage.failure { throw f }
-            if control.stopNowRequested { throw JobInterrupted() }
-            try stage.flush()
-            try streams?.finish(via: stage.write)
-            try out?.finish()
-            try segmentFile?.finish()
-        } catch let e as JobInterrupted {
-            throw e
-        } catch let e as NonFiniteOutputError {   // about the model and the input, not the output
-            throw JobError(file: settings.input, message: e.counting(from: segment?.framesBefore ?? 0).description)
-        } catch {
-            throw wrap(error, outputPath)
-        }
-
-        let framesEncoded = stage.framesEncoded
-        let lastFrameEnd = stage.lastFrameEnd
-        stats = stage.stats
-        if interrupted && segment == nil {
-            let kept = framesEncoded > 0 ? try staging.commitPartial() : nil
-            committed = true
-            guard let partial = kept else {
+        if o.interrupted && segment == nil {
+            guard o.framesEncoded > 0, let partial = try staging.commitPartial() else {
                 staging.discard()
                 throw JobInterrupted()
             }
-            return JobResult(output: partial, framesDecoded: framesDecoded, framesEncoded: framesEncoded,
-                             framesExpected: expected?.count, inputSize: (sourceFormat.width, sourceFormat.height),
-                             outputSize: (encodeFormat.width, encodeFormat.height), encoder: encoder.codecName,
-                             pixelFormat: PixelFormat.name(encodeFormat.pixelFormat), copiedStreams: copied,
-                             elapsed: Date().timeIntervalSince(started), warnings: warnings, interrupted: true, stats: stats)
+            var r = result(partial)
+            r.lastFramePts = nil
+            return r
         }
-        if framesDecoded == 0 {
-            if interrupted { throw JobInterrupted() }   // stopped before a segment's first frame
+        if o.framesDecoded == 0 {
+            if o.interrupted { throw JobInterrupted() }   // stopped before a segment's first frame
             throw JobError(file: settings.input, message: "no video frame could be decoded (damaged or truncated file)")
         }
-        if let code = readError {
-            warnings.append("input ended with a read error (\(MediaError.text(for: code))): \((segment?.framesBefore ?? 0) + framesDecoded) frames recovered")
-        } else if damaged > 0 || corruptPackets > 0 {
-            warnings.append("damaged input: \(damaged) undecodable packets, \(corruptPackets) corrupt packets; "
-                            + "\((segment?.framesBefore ?? 0) + framesDecoded) frames recovered")
+        // Frames are counted over the whole job: the segments before this one too.
+        let totalDecoded = (segment?.framesBefore ?? 0) + o.framesDecoded
+        if let code = o.readError {
+            warnings.append("input ended with a read error (\(MediaError.text(for: code))): \(totalDecoded) frames recovered")
+        } else if o.damaged > 0 || o.corruptPackets > 0 {
+            warnings.append("damaged input: \(o.damaged) undecodable packets, \(o.corruptPackets) corrupt packets; "
+                            + "\(totalDecoded) frames recovered")
         }
         // Truncation is judged on the whole job: in one pass, or in the last segment.
-        let totalDecoded = (segment?.framesBefore ?? 0) + framesDecoded
+        let healthy = o.readError == nil && o.damaged == 0
         if segment?.end != nil || decodePlan.range != nil {
-        } else if let expected, expected.exact, totalDecoded < expected.count, readError == nil, damaged == 0 {
+        } else if let expected, expected.exact, totalDecoded < expected.count, healthy {
             warnings.append("input looks truncated: \(totalDecoded) of \(expected.count) announced frames recovered")
-        } else if let streamEnd = videoEndTime(), lastFrameEnd + 0.5 < streamEnd, readError == nil, damaged == 0 {
-            warnings.append("input ends early: video stops at \(String(format: "%.2f", lastFrameEnd)) s of "
+        } else if let streamEnd = videoEndTime(), o.lastFrameEnd + 0.5 < streamEnd, healthy {
+            warnings.append("input ends early: video stops at \(String(format: "%.2f", o.lastFrameEnd)) s of "
                             + "\(String(format: "%.2f", streamEnd)) s (truncated file?); \(totalDecoded) frames recovered")
         }
-        warnings += streams?.warnings ?? []
-        if state.adjustedTimestamps > 0 {
-            warnings.append("\(state.adjustedTimestamps) frames had missing or out-of-order timestamps and were re-timed")
+        warnings += o.streamWarnings
+        if o.adjustedTimestamps > 0 {
+            warnings.append("\(o.adjustedTimestamps) frames had missing or out-of-order timestamps and were re-timed")
         }
-        do { try staging.commit() } catch { throw JobError(file: target, message: "\(error)", cause: error) }
-        committed = true
-        var result = JobResult(output: target, framesDecoded: framesDecoded, framesEncoded: framesEncoded,
-                               framesExpected: expected?.count, inputSize: (sourceFormat.width, sourceFormat.height),
-                               outputSize: (encodeFormat.width, encodeFormat.height), encoder: encoder.codecName,
-                               pixelFormat: PixelFormat.name(encodeFormat.pixelFormat), copiedStreams: copied,
-                               elapsed: Date().timeIntervalSince(started), warnings: warnings,
-                               interrupted: interrupted, stats: stats)
-        result.lastFramePts = stage.lastFramePts.map(decodePlan.sourcePts)
-        return result
+        do { try staging.commit() } catch { throw JobError(file: segment?.path ?? outputPath, message: "\(error)", cause: error) }
+        return result(segment?.path ?? outputPath)
     }
 
     /// Where the container says the video ends (stream duration, else file duration), in seconds.
