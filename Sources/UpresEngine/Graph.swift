@@ -96,6 +96,8 @@ public enum Operation: Equatable, Sendable {
     case cropLike(top: Int, left: Int)
     /// Resize by fixed factors (output size truncated, as ncnn's Interp).
     case resize(Resize)
+    /// An activation, add or multiply with the elementwise work after it (made by `fused()`).
+    case elementwise(Elementwise)
 }
 
 public struct Node: Equatable, Sendable {
@@ -130,13 +132,8 @@ public struct Graph: Equatable, Sendable {
             let ins = node.inputs.map { shapes[$0] }
             func fail(_ m: String) -> GraphError { GraphError("\(node.name): \(m)") }
             try Graph.check(node, inputs: ins, fail: fail)
-            if case .conv(let c) = node.op {
-                for p in c.postOps {
-                    switch p {
-                    case .add(let j), .mul(let j): guard j >= 0 && j < i else { throw fail("a fused operand reads node \(j)") }
-                    case .activation: break
-                    }
-                }
+            for j in node.op.postOps.compactMap(\.operand) where j < 0 || j >= i {
+                throw fail("a fused operand reads node \(j)")
             }
             let s: Tensor.Shape
             switch node.op {
@@ -149,31 +146,19 @@ public struct Graph: Equatable, Sendable {
                 let h = (x.h + 2 * c.padding - k) / c.stride + 1, w = (x.w + 2 * c.padding - k) / c.stride + 1
                 guard h > 0, w > 0 else { throw fail("input \(x.h)x\(x.w) too small for the conv") }
                 s = .init(x.n, c.outChannels, h, w)
-                for p in c.postOps {
-                    switch p {
-                    case .add(let j): guard shapes[j] == s else { throw fail("residual shape \(shapes[j]) != \(s)") }
-                    case .mul(let j):
-                        guard shapes[j] == s || (shapes[j].c == s.c && shapes[j].h == 1 && shapes[j].w == 1) else {
-                            throw fail("multiplier shape \(shapes[j]) does not fit \(s)")
-                        }
-                    case .activation(.prelu(let slopes)):
-                        guard slopes.count == s.c else { throw fail("PReLU has \(slopes.count) slopes for \(s.c) channels") }
-                    case .activation: break
-                    }
-                }
+                try Graph.checkPostOps(c.postOps, shape: s, shapes: shapes, fail: fail)
+            case .elementwise(let e):
+                s = try Graph.headShape(e.head, ins, fail: fail)
+                try Graph.checkPostOps(e.postOps, shape: s, shapes: shapes, fail: fail)
             case .activation(let a):
                 if case .prelu(let slopes) = a, slopes.count != ins[0].c {
                     throw fail("PReLU has \(slopes.count) slopes for \(ins[0].c) channels")
                 }
                 s = ins[0]
             case .add:
-                guard ins[0] == ins[1] else { throw fail("add of \(ins[0]) and \(ins[1])") }
-                s = ins[0]
+                s = try Graph.headShape(.add, ins, fail: fail)
             case .mul:
-                guard ins[0] == ins[1] || (ins[1].c == ins[0].c && ins[1].h == 1 && ins[1].w == 1) else {
-                    throw fail("mul of \(ins[0]) and \(ins[1])")
-                }
-                s = ins[0]
+                s = try Graph.headShape(.mul, ins, fail: fail)
             case .concat:
                 guard ins.allSatisfy({ $0.h == ins[0].h && $0.w == ins[0].w && $0.n == ins[0].n }) else {
                     throw fail("concat of different sizes")
@@ -204,6 +189,40 @@ public struct Graph: Equatable, Sendable {
         return shapes
     }
 
+    /// The result shape of an elementwise operation on `ins`.
+    static func headShape(_ head: Elementwise.Head, _ ins: [Tensor.Shape], fail: (String) -> GraphError) throws -> Tensor.Shape {
+        switch head {
+        case .activation:
+            return ins[0]
+        case .add:
+            guard ins[0] == ins[1] else { throw fail("add of \(ins[0]) and \(ins[1])") }
+            return ins[0]
+        case .mul:
+            guard ins[0] == ins[1] || (ins[1].c == ins[0].c && ins[1].h == 1 && ins[1].w == 1) else {
+                throw fail("mul of \(ins[0]) and \(ins[1])")
+            }
+            return ins[0]
+        }
+    }
+
+    /// Post-ops applied to a result of shape `s`: residuals of the same shape, multipliers of
+    /// the same shape or N x C x 1 x 1, one PReLU slope per channel.
+    static func checkPostOps(_ ops: [PostOp], shape s: Tensor.Shape, shapes: [Tensor.Shape],
+                             fail: (String) -> GraphError) throws {
+        for p in ops {
+            switch p {
+            case .add(let j): guard shapes[j] == s else { throw fail("residual shape \(shapes[j]) != \(s)") }
+            case .mul(let j):
+                guard shapes[j] == s || (shapes[j].c == s.c && shapes[j].h == 1 && shapes[j].w == 1) else {
+                    throw fail("multiplier shape \(shapes[j]) does not fit \(s)")
+                }
+            case .activation(.prelu(let slopes)):
+                guard slopes.count == s.c else { throw fail("PReLU has \(slopes.count) slopes for \(s.c) channels") }
+            case .activation: break
+            }
+        }
+    }
+
     /// Multiply-adds of the convolutions for one input (the usual cost measure).
     public func multiplyAdds(input: Tensor.Shape) throws -> Int {
         let shapes = try self.shapes(input: input)
@@ -223,8 +242,9 @@ public struct Graph: Equatable, Sendable {
         return total
     }
 
-    /// Folds activations, residual adds and multiplies into the convolution before them when
-    /// nothing else reads the convolution's output (fewer passes over memory). Same function.
+    /// Folds activations, residual adds and multiplies into the convolution or elementwise
+    /// operation before them when nothing else reads its output (fewer passes over memory).
+    /// Same function.
     public func fused() -> Graph {
         var nodes = self.nodes
         var output = self.output
@@ -233,30 +253,15 @@ public struct Graph: Equatable, Sendable {
             changed = false
             let readers = Graph.readers(nodes, output: output)
             let global = Graph.globalNodes(nodes)
-            for i in nodes.indices {
-                guard case .conv(var conv) = nodes[i].op, readers[i].count == 1 else { continue }
+            for i in nodes.indices where readers[i].count == 1 && readers[i][0] >= 0 {
                 let j = readers[i][0]
-                guard j >= 0 else { continue }   // the graph output itself
-                var post: PostOp? = nil
-                switch nodes[j].op {
-                case .activation(let a) where nodes[j].inputs == [i]:
-                    post = .activation(a)
-                case .add where nodes[j].inputs.count == 2:
-                    let other = nodes[j].inputs[0] == i ? nodes[j].inputs[1] : nodes[j].inputs[0]
-                    if other < i && other != i { post = .add(other) }
-                case .mul where nodes[j].inputs.count == 2 && nodes[j].inputs[0] == i:
-                    if nodes[j].inputs[1] < i { post = .mul(nodes[j].inputs[1]) }
-                case .mul where nodes[j].inputs.count == 2 && nodes[j].inputs[1] == i:
-                    // x * conv(...): commutative when both are full-size (not an N x C x 1 x 1 weight).
-                    let x = nodes[j].inputs[0]
-                    if x < i && !global[i] && !global[x] { post = .mul(x) }
-                default:
-                    break
-                }
-                guard let p = post else { continue }
-                conv.postOps.append(p)
-                nodes[i].op = .conv(conv)
-                // Node j becomes the conv; drop the old conv slot by remapping.
+                let isConv: Bool
+                if case .conv = nodes[i].op { isConv = true } else if Elementwise(nodes[i].op) != nil { isConv = false } else { continue }
+                guard let p = Graph.postOp(folding: nodes[j], into: i, global: global),
+                      isConv || !p.isPReLU else { continue }   // oneDNN fuses PReLU after convolutions only
+                if !isConv { nodes[i].op = .elementwise(Elementwise(nodes[i].op)!) }
+                nodes[i].op.postOps.append(p)
+                // Node j becomes node i; drop the old slot by remapping.
                 (nodes, output) = Graph.replace(nodes, output: output, remove: j, with: i)
                 changed = true
                 break
@@ -265,13 +270,34 @@ public struct Graph: Equatable, Sendable {
         return Graph(nodes: nodes, output: output)
     }
 
+    /// Node `reader` as a post-op of node `i`, its only reader's input: an activation of it, or
+    /// an add or multiply of it with an earlier node.
+    static func postOp(folding reader: Node, into i: Int, global: [Bool]) -> PostOp? {
+        let ins = reader.inputs
+        switch reader.op {
+        case .activation(let a) where ins == [i]:
+            return .activation(a)
+        case .add where ins.count == 2:
+            let other = ins[0] == i ? ins[1] : ins[0]
+            return other < i ? .add(other) : nil
+        case .mul where ins.count == 2 && ins[0] == i:
+            return ins[1] < i ? .mul(ins[1]) : nil
+        case .mul where ins.count == 2 && ins[1] == i:
+            // x * f(...): commutative when both are full-size (not an N x C x 1 x 1 weight).
+            let x = ins[0]
+            return x < i && !global[i] && !global[x] ? .mul(x) : nil
+        default:
+            return nil
+        }
+    }
+
     /// Nodes whose output is N x C x 1 x 1 (derived from a global pooling).
     static func globalNodes(_ nodes: [Node]) -> [Bool] {
         var g = [Bool](repeating: false, count: nodes.count)
         for (i, n) in nodes.enumerated() {
             switch n.op {
             case .meanPlusStd, .globalMean: g[i] = true
-            case .conv, .activation, .add, .mul, .channelScale, .channelAffine, .channelPermute:
+            case .conv, .activation, .add, .mul, .elementwise, .channelScale, .channelAffine, .channelPermute:
                 g[i] = n.inputs.first.map { g[$0] } ?? false
             default: g[i] = false
             }
@@ -283,14 +309,7 @@ public struct Graph: Equatable, Sendable {
         var r = [[Int]](repeating: [], count: nodes.count)
         for (j, n) in nodes.enumerated() {
             for i in n.inputs { r[i].append(j) }
-            if case .conv(let c) = n.op {
-                for p in c.postOps {
-                    switch p {
-                    case .add(let k), .mul(let k): r[k].append(j)
-                    case .activation: break
-                    }
-                }
-            }
+            for k in n.op.postOps.compactMap(\.operand) { r[k].append(j) }
         }
         r[output].append(-1)
         return r
@@ -302,16 +321,7 @@ public struct Graph: Equatable, Sendable {
         var out: [Node] = []
         for (j, var n) in nodes.enumerated() where j != remove {
             n.inputs = n.inputs.map(map)
-            if case .conv(var c) = n.op {
-                c.postOps = c.postOps.map {
-                    switch $0 {
-                    case .add(let k): return .add(map(k))
-                    case .mul(let k): return .mul(map(k))
-                    case .activation: return $0
-                    }
-                }
-                n.op = .conv(c)
-            }
+            n.op.postOps = n.op.postOps.map { $0.remapped(map) }
             out.append(n)
         }
         return (out, map(output))

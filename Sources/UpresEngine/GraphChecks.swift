@@ -79,6 +79,9 @@ extension Graph {
             try arity(1)
         case .add, .mul, .resizeBilinear, .cropLike:
             try arity(2)
+        case .elementwise(let e):
+            if case .activation(.prelu) = e.head { throw fail("an elementwise chain cannot start with PReLU") }
+            try arity(e.head == .add || e.head == .mul ? 2 : 1)
         case .concat:
             guard !ins.isEmpty else { throw fail("concatenation of nothing") }
         case .pixelShuffle(let r), .nearestUpsample(let r):

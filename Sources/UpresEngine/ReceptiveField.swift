@@ -40,10 +40,9 @@ extension Graph {
                 switch node.op {
                 case .cropLike, .resizeBilinear: break
                 case .conv(let c):
-                    for p in c.postOps {
-                        if case .add(let j) = p { others.append(j) }
-                        if case .mul(let j) = p { others.append(j) }
-                    }
+                    others = c.postOps.compactMap(\.operand)
+                case .elementwise(let e):
+                    others = Array(node.inputs.dropFirst()) + e.postOps.compactMap(\.operand)
                 default: others = Array(node.inputs.dropFirst())
                 }
                 var targets = [(node.inputs[0], clamped)]
@@ -98,7 +97,7 @@ extension Graph {
             return (r.lowerBound + t)...(r.upperBound + t)
         case .meanPlusStd, .globalMean:
             return nil
-        case .activation, .add, .mul, .concat, .channelScale, .channelAffine, .channelPermute:
+        case .activation, .add, .mul, .elementwise, .concat, .channelScale, .channelAffine, .channelPermute:
             return r
         }
     }

@@ -13,12 +13,11 @@ public enum ReferenceExecutor {
             case .input: out = input
             case .conv(let c):
                 out = conv(ins[0], c, shape: shapes[i])
-                for p in c.postOps {
-                    switch p {
-                    case .activation(let a): activate(&out, a)
-                    case .add(let j): out = add(out, values[j]!)
-                    case .mul(let j): out = mul(out, values[j]!)
-                    }
+            case .elementwise(let e):
+                switch e.head {
+                case .activation(let a): out = ins[0]; activate(&out, a)
+                case .add: out = add(ins[0], ins[1])
+                case .mul: out = mul(ins[0], ins[1])
                 }
             case .activation(let a): out = ins[0]; activate(&out, a)
             case .add: out = add(ins[0], ins[1])
@@ -37,6 +36,13 @@ public enum ReferenceExecutor {
             case .nearestUpsample(let r): out = nearest(ins[0], r)
             case .deconv, .channelAffine, .channelPermute, .pad, .crop, .cropLike, .resize:
                 out = runImported(node.op, ins, shape: shapes[i])
+            }
+            for p in node.op.postOps {
+                switch p {
+                case .activation(let a): activate(&out, a)
+                case .add(let j): out = add(out, values[j]!)
+                case .mul(let j): out = mul(out, values[j]!)
+                }
             }
             values[i] = out
         }

@@ -181,6 +181,9 @@ public final class Session {
             try addConv(c, src: src!, dst: dst, values: values, node: i, dt: dt, inShape: shapes[node.inputs[0]], outShape: shapes[i])
         case .activation(let a):
             try addActivation(a, src: src!, dst: dst, node: i, channels: shapes[i].c)
+        case .elementwise(let e):
+            try addElementwise(e, inputs: node.inputs.map { values[$0] }, dst: dst, values: values, node: i,
+                               channels: shapes[i].c)
         case .add, .mul:
             try addBinary(node.op == .add ? dnnl_binary_add : dnnl_binary_mul, src!, values[node.inputs[1]], dst,
                           kind: node.op == .add ? "add" : "mul", node: i)
@@ -326,33 +329,12 @@ public final class Session {
         var (d, wdims) = try convolutionDesc(c, src: src.desc, dst: dst.desc, weights: dt, bias: hasBias, inShape: s, outShape: o)
 
         // Post-ops; if oneDNN cannot fuse them, run them as separate primitives.
-        var fusedPostOps = c.postOps
+        var fusedPostOps = Array(c.postOps.prefix(Session.fusiblePrefix(c.postOps)))
         var pd: DNNLPrimitiveDesc? = nil
         var postArgs: [dnnl_exec_arg_t] = []
         while true {
-            let attr = try DNNLAttributes()
-            let ops = try DNNLPostOps()
-            let po = ops.handle
-            postArgs = []
-            for (idx, p) in fusedPostOps.enumerated() {
-                switch p {
-                case .activation(.prelu(let slopes)):
-                    try dnnl(dnnl_post_ops_append_prelu(po, 1 << 1), "prelu post-op")
-                    postArgs.append(arg(Int32(upres_dnnl_arg_post_op(Int32(idx), DNNL_ARG_WEIGHTS)), try constant(slopes, channels: slopes.count)))
-                case .activation(let a):
-                    let (alg, alpha, beta) = Session.eltwise(a)!
-                    try dnnl(dnnl_post_ops_append_eltwise(po, 1, alg, alpha, beta), "eltwise post-op")
-                case .add(let j), .mul(let j):
-                    var md = values[j].desc
-                    if case .add = p {
-                        try dnnl(dnnl_post_ops_append_binary(po, dnnl_binary_add, &md), "binary post-op")
-                    } else {
-                        try dnnl(dnnl_post_ops_append_binary(po, dnnl_binary_mul, &md), "binary post-op")
-                    }
-                    postArgs.append(arg(Int32(upres_dnnl_arg_post_op(Int32(idx), DNNL_ARG_SRC_1)), values[j]))
-                }
-            }
-            try attr.set(ops)
+            let attr: DNNLAttributes
+            (attr, postArgs) = try postOpAttributes(fusedPostOps, values: values)
             if let made = try makePrimitiveDesc(&d, attr, ctx, "convolution") {
                 // oneDNN falls back to its reference kernel for fusions its fast kernels lack
                 // (PReLU post-ops in 2.6): a separate PReLU pass is far cheaper than that.

@@ -21,13 +21,23 @@ extension Session {
         let readers = Graph.readers(graph.nodes, output: graph.output)
         return graph.nodes.indices.map { i in
             guard isInt8Conv(graph, i, floatNodes: floatNodes), case .conv(let own) = graph.nodes[i].op, !readers[i].isEmpty,
-                  !own.postOps.contains(where: { if case .activation(.prelu) = $0 { return true }; return false }) else { return false }
+                  !own.postOps.contains(where: { if case .activation(.prelu) = $0 { return true }; return false }),
+                  int8OutputFusible(own.postOps) else { return false }
             return readers[i].allSatisfy { r in
                 guard r >= 0, isInt8Conv(graph, r, floatNodes: floatNodes), case .conv(let c) = graph.nodes[r].op,
                       graph.nodes[r].inputs.first == i else { return false }
                 return !c.postOps.contains { if case .add(i) = $0 { return true }; if case .mul(i) = $0 { return true }; return false }
             }
         }
+    }
+
+    /// Whether a convolution writing int8 can carry all of `ops` in one primitive, with the
+    /// output step (a `linear`) after them unless they fold into the output scales (see
+    /// `fusiblePrefix`: a second `linear` of other constants would be computed wrongly).
+    static func int8OutputFusible(_ ops: [PostOp]) -> Bool {
+        let fold = ops.allSatisfy { if case .activation(let a) = $0 { return isHomogeneous(a) }; return false }
+        let chain = fold ? ops : ops + [.activation(.linear(scale: .nan, shift: 0))]
+        return fusiblePrefix(chain) == chain.count
     }
 
     func valueType(_ i: Int, stored int8: Bool) -> dnnl_data_type_t {
@@ -125,7 +135,7 @@ extension Session {
         // Post-ops: fused where oneDNN's fast int8 kernels can (with an f32 output, those they
         // cannot fuse, such as PReLU in 2.6, run as passes of their own: the reference kernel
         // they would otherwise fall back to is a hundred times slower).
-        var fusedPostOps = c.postOps
+        var fusedPostOps = int8Out ? c.postOps : Array(c.postOps.prefix(Session.fusiblePrefix(c.postOps)))
         var chosenPD: DNNLPrimitiveDesc? = nil
         var postArgs: [dnnl_exec_arg_t] = []
         var zeroPointArgs: [dnnl_exec_arg_t] = []
